@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+// Vox: stem separation, singing voice conversion and mixing, in Swift.
+import PackageDescription
+
+let package = Package(
+    name: "Vox",
+    products: [
+        .library(name: "VoxAudio", targets: ["VoxAudio"]),
+        .library(name: "VoxSpectral", targets: ["VoxSpectral"]),
+        .executable(name: "vox", targets: ["vox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries from Debian (tools/setup.sh installs the -dev packages).
+        .systemLibrary(name: "CSndFile", pkgConfig: "sndfile",
+                       providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f",
+                       providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "CSoxr", pkgConfig: "soxr",
+                       providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // Library layers: lower layers never import higher ones.
+        .target(name: "VoxAudio", dependencies: ["CSndFile", "CSoxr"]),
+        .target(name: "VoxSpectral", dependencies: ["VoxAudio", "CFFTW", "CZlib"]),
+
+        // Command line.
+        .executableTarget(name: "vox", dependencies: [
+            "VoxAudio", "VoxSpectral",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Benchmarks driver used by tools/bench (not a test).
+        .executableTarget(name: "vox-bench", dependencies: ["VoxAudio", "VoxSpectral"]),
+
+        .testTarget(name: "VoxAudioTests", dependencies: ["VoxAudio"]),
+        .testTarget(name: "VoxSpectralTests", dependencies: ["VoxSpectral", "VoxAudio"]),
+        .testTarget(name: "VoxCLITests", dependencies: ["VoxAudio", "VoxSpectral"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
