@@ -37,7 +37,7 @@ let package = Package(
 
         .testTarget(name: "VoxAudioTests", dependencies: ["VoxAudio"]),
         .testTarget(name: "VoxSpectralTests", dependencies: ["VoxSpectral", "VoxAudio"]),
-        .testTarget(name: "VoxCLITests", dependencies: ["VoxAudio", "VoxSpectral"]),
+        .testTarget(name: "VoxCLITests", dependencies: ["vox", "VoxAudio"]),
     ],
     swiftLanguageModes: [.v6]
 )

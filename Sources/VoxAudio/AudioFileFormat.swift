@@ -45,9 +45,14 @@ public struct AudioFileFormat: Equatable, Sendable {
         self.encoding = encoding
     }
 
-    /// libsndfile's format code. WAV is written as RF64 that downgrades to plain WAV when it fits in 4 GiB.
-    var sndfileFormat: Int32 {
-        let major: Int32 = container == .wav ? Int32(SF_FORMAT_RF64) : Int32(SF_FORMAT_FLAC)
+    /// Bytes per frame of sample data for `channelCount` channels.
+    func bytesPerFrame(channelCount: Int) -> Int64 {
+        Int64(channelCount) * Int64(encoding == .pcm16 ? 2 : encoding == .pcm24 ? 3 : 4)
+    }
+
+    /// libsndfile's format code; `largeWAV` selects RF64, the 64-bit WAV for data over 4 GiB.
+    func sndfileFormat(largeWAV: Bool = false) -> Int32 {
+        let major: Int32 = container == .flac ? Int32(SF_FORMAT_FLAC) : largeWAV ? Int32(SF_FORMAT_RF64) : Int32(SF_FORMAT_WAV)
         let minor: Int32
         switch encoding {
         case .pcm16: minor = Int32(SF_FORMAT_PCM_16)

@@ -46,6 +46,11 @@ public final class AudioFileReader {
             handle = nil
             throw AudioError(.corrupt, path: path, "header declares \(info.channelCount) channels at \(info.sampleRate) Hz")
         }
+        if let shortfall = AudioFileReader.truncatedDataChunk(h) {
+            sf_close(h)
+            handle = nil
+            throw AudioError(.truncated, path: path, "file is truncated: header declares \(shortfall.declared) bytes of audio data, only \(shortfall.present) are present")
+        }
         if info.frameCount <= 0 {
             sf_close(h)
             handle = nil
@@ -126,6 +131,22 @@ public final class AudioFileReader {
     /// Reads a whole file.
     public static func read(path: String) throws -> AudioBuffer {
         try AudioFileReader(path: path).readAll()
+    }
+
+    /// libsndfile quietly shortens a WAV/AIFF whose data chunk runs past the end of the file, noting it in its
+    /// log as `data : 40000 (should be 19956)`; this finds such a note.
+    private static func truncatedDataChunk(_ h: OpaquePointer) -> (declared: Int, present: Int)? {
+        var log = [CChar](repeating: 0, count: 8192)
+        sf_command(h, Int32(SFC_GET_LOG_INFO), &log, Int32(log.count))
+        let text = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix("data") || line.hasPrefix("SSND") {
+            guard let open = line.range(of: "(should be ") else { continue }
+            let declared = Int(line[line.index(after: line.firstIndex(of: ":")!)..<open.lowerBound].trimmingCharacters(in: .whitespaces))
+            let present = Int(line[open.upperBound...].prefix { $0.isNumber })
+            // 0xFFFFFFFF marks a stream whose length was unknown when written (ffmpeg to a pipe): not truncation.
+            if let declared, let present, declared > present, declared < 0xFFFF_FF00 { return (declared, present) }
+        }
+        return nil
     }
 
     private static func openError(path: String) -> AudioError {

@@ -34,9 +34,10 @@ public final class AudioFileWriter {
     ///   - channelCount: 1 or more.
     ///   - dither: add TPDF dither when quantising to integer PCM.
     ///   - inputs: paths this run reads; writing over any of them is refused.
+    ///   - expectedFrames: a length hint; WAV output expected to exceed 4 GiB is written as RF64.
     /// - Throws: `.sameAsInput`, `.unwritable`, `.invalidArgument`.
     public init(path: String, format: AudioFileFormat, sampleRate: Int, channelCount: Int,
-                dither: Bool = false, inputs: [String] = []) throws {
+                dither: Bool = false, inputs: [String] = [], expectedFrames: Int64? = nil) throws {
         guard sampleRate > 0, channelCount > 0 else {
             throw AudioError(.invalidArgument, path: path, "invalid output: \(channelCount) channels at \(sampleRate) Hz")
         }
@@ -54,7 +55,10 @@ public final class AudioFileWriter {
         var sfInfo = SF_INFO()
         sfInfo.samplerate = Int32(sampleRate)
         sfInfo.channels = Int32(channelCount)
-        sfInfo.format = format.sndfileFormat
+        let bytesPerFrame = format.bytesPerFrame(channelCount: channelCount)
+        let large = (expectedFrames ?? 0) * bytesPerFrame > AudioFileWriter.plainWAVDataLimit
+        sfInfo.format = format.sndfileFormat(largeWAV: large)
+        wavDataLimit = format.container == .wav && !large ? AudioFileWriter.plainWAVDataLimit / bytesPerFrame : nil
         guard sf_format_check(&sfInfo) != 0 else {
             throw AudioError(.unsupportedFormat, path: path, "libsndfile cannot write \(format.container.rawValue) with this encoding at \(sampleRate) Hz")
         }
@@ -64,11 +68,12 @@ public final class AudioFileWriter {
             throw AudioError(.unwritable, path: path, "cannot write output: \(reason)")
         }
         handle = h
-        if format.container == .wav {
-            // Written as RF64 so files over 4 GiB stay valid; downgraded to plain WAV when they fit.
-            sf_command(h, Int32(SFC_RF64_AUTO_DOWNGRADE), nil, Int32(SF_TRUE))
-        }
     }
+
+    /// Sample data a plain WAV can hold (its sizes are 32-bit), with room for the header.
+    static let plainWAVDataLimit: Int64 = 0xFFFF_FFFF - 4096
+    /// Frames a plain WAV output can still take, nil for RF64 and FLAC.
+    private let wavDataLimit: Int64?
 
     deinit { if !finished { cancel() } }
 
@@ -79,6 +84,10 @@ public final class AudioFileWriter {
         let frames = buffer.frameCount
         let n = frames * channelCount
         if n == 0 { return }
+        if let limit = wavDataLimit, framesWritten + Int64(frames) > limit {
+            cancel()
+            throw AudioError(.unwritable, path: path, "output passes the 4 GiB WAV limit; write FLAC, or pass the expected length so Vox writes RF64")
+        }
         if interleaveScratch.count < n { interleaveScratch = [Float](repeating: 0, count: n) }
         interleaveScratch.withUnsafeMutableBufferPointer { buffer.interleave(into: $0) }
         let written: sf_count_t

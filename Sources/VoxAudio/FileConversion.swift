@@ -53,14 +53,20 @@ public struct FileConversion: Sendable {
         let outRate = sampleRate ?? info.sampleRate
         let outChannels = channelCount ?? info.channelCount
         let chosenEncoding = encoding ?? defaultEncoding(for: info)
-        let format = try AudioFileFormat(container: container, encoding: chosenEncoding)
+        let format: AudioFileFormat
+        do {
+            format = try AudioFileFormat(container: container, encoding: chosenEncoding)
+        } catch let error as AudioError {
+            throw AudioError(error.kind, path: outputPath, error.message)
+        }
         let resampler = outRate == info.sampleRate ? nil
             : try Resampler(inputRate: Double(info.sampleRate), outputRate: Double(outRate), channelCount: outChannels)
         let onGrid = !info.isLossy && !info.isFloat && (info.integerBits ?? 99) <= (chosenEncoding.integerBits ?? 0)
             && resampler == nil && outChannels == info.channelCount
         let useDither = dither && chosenEncoding.integerBits != nil && !onGrid
         let writer = try AudioFileWriter(path: outputPath, format: format, sampleRate: outRate, channelCount: outChannels,
-                                         dither: useDither, inputs: [inputPath])
+                                         dither: useDither, inputs: [inputPath],
+                                         expectedFrames: resampler?.expectedOutputFrames(forInputFrames: info.frameCount) ?? info.frameCount)
         do {
             while let block = try reader.read(maxFrames: blockFrames) {
                 let mixed = ChannelMixer.remix(block, to: outChannels)

@@ -1,0 +1,160 @@
+import Foundation
+import XCTest
+import VoxAudio
+
+/// Runs the built `vox` executable as a user would.
+final class CLITests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("vox-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    private var voxPath: String {
+        // The test bundle and the executable are built into the same folder.
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vox").path
+    }
+
+    private func vox(_ args: String...) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: voxPath)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    private func fixture(_ name: String, channels: Int = 2, rate: Double = 44100, frames: Int = 22050,
+                         format: AudioFileFormat? = nil) throws -> String {
+        let path = "\(dir)/\(name)"
+        let chans = (0..<channels).map { c in (0..<frames).map { Float(0.25 * sin(Double($0) * 0.05 * Double(c + 1))) } }
+        let f = try format ?? AudioFileFormat(container: AudioContainer(pathExtensionOf: name)!, encoding: .pcm16)
+        try AudioFileWriter.write(AudioBuffer(channels: chans, sampleRate: rate), to: path, format: f)
+        return path
+    }
+
+    private func files() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
+
+    /// A failed command: non-zero status, one line on stderr naming the file, no new files.
+    private func assertCleanFailure(_ r: Result, mentions path: String, _ fragment: String, before: [String],
+                                    file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNotEqual(r.status, 0, file: file, line: line)
+        let lines = r.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "stderr: \(r.stderr)", file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(path), "stderr should name \(path): \(r.stderr)", file: file, line: line)
+        XCTAssertTrue(r.stderr.lowercased().contains(fragment), "stderr should say '\(fragment)': \(r.stderr)", file: file, line: line)
+        XCTAssertEqual(files(), before, "a failed run must leave no file behind", file: file, line: line)
+    }
+
+    func testVersionAndHelp() throws {
+        let v = try vox("--version")
+        XCTAssertEqual(v.status, 0)
+        XCTAssertEqual(v.stdout.trimmingCharacters(in: .whitespacesAndNewlines), VoxVersion.string)
+        let h = try vox("--help")
+        for sub in ["info", "convert-format", "spectrogram"] { XCTAssertTrue(h.stdout.contains(sub), sub) }
+    }
+
+    func testInfoTextAndJSON() throws {
+        let a = try fixture("a.wav")
+        let b = try fixture("b.flac", channels: 1, rate: 16000, frames: 8000)
+        let text = try vox("info", a)
+        XCTAssertEqual(text.status, 0)
+        XCTAssertTrue(text.stdout.contains("WAV, PCM 16-bit"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("0:00.500 (22050 frames)"), text.stdout)
+        let j = try vox("info", "--json", a, b)
+        XCTAssertEqual(j.status, 0)
+        let parsed = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as! [[String: Any]]
+        XCTAssertEqual(parsed.count, 2)
+        XCTAssertEqual(parsed[1]["container"] as? String, "FLAC")
+        XCTAssertEqual(parsed[1]["sampleRate"] as? Int, 16000)
+        XCTAssertEqual(parsed[1]["channels"] as? Int, 1)
+        XCTAssertEqual(parsed[1]["durationSeconds"] as! Double, 0.5, accuracy: 1e-9)
+        XCTAssertEqual(parsed[0]["peakDBFS"] as! Double, 20 * log10(0.25), accuracy: 0.01)
+    }
+
+    func testInfoReportsEveryBadFileAndFails() throws {
+        let good = try fixture("good.wav")
+        let text = "\(dir)/text.wav"
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: text))
+        let r = try vox("info", good, "\(dir)/missing.flac", text)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdout.contains("good.wav"))
+        XCTAssertTrue(r.stderr.contains("missing.flac: no such file"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("text.wav: not a recognised audio file"), r.stderr)
+    }
+
+    func testConvertFormat() throws {
+        let src = try fixture("src.wav")
+        let r = try vox("convert-format", src, "\(dir)/out.flac", "--rate", "48000", "--channels", "1", "--bits", "24", "--json")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let info = try AudioFileReader(path: "\(dir)/out.flac").info
+        XCTAssertEqual(info.sampleRate, 48000)
+        XCTAssertEqual(info.channelCount, 1)
+        XCTAssertEqual(info.integerBits, 24)
+        XCTAssertEqual(info.frameCount, 24000)
+        let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(summary["dithered"] as? Bool, true)
+
+        // Same depth, no processing: a bit-exact copy.
+        XCTAssertEqual(try vox("convert-format", src, "\(dir)/copy.flac", "--quiet").status, 0)
+        XCTAssertEqual(try AudioFileReader.read(path: "\(dir)/copy.flac"), try AudioFileReader.read(path: src))
+        // Float output.
+        XCTAssertEqual(try vox("convert-format", src, "\(dir)/f.wav", "--bits", "32f", "-q").status, 0)
+        XCTAssertTrue(try AudioFileReader(path: "\(dir)/f.wav").info.isFloat)
+    }
+
+    func testConvertFormatErrorsLeaveNothing() throws {
+        let src = try fixture("src.wav")
+        var before = files()
+        assertCleanFailure(try vox("convert-format", "\(dir)/nope.wav", "\(dir)/o.wav"), mentions: "nope.wav", "no such file", before: before)
+        assertCleanFailure(try vox("convert-format", src, src), mentions: "src.wav", "same file as the input", before: before)
+        assertCleanFailure(try vox("convert-format", src, "\(dir)/o.mp3"), mentions: "o.mp3", "unsupported output format", before: before)
+        assertCleanFailure(try vox("convert-format", src, "\(dir)/o.flac", "--bits", "32f"), mentions: "o.flac", "flac stores integer", before: before)
+        assertCleanFailure(try vox("convert-format", src, "\(dir)/no/such/dir/o.wav"), mentions: "o.wav", "does not exist", before: before)
+
+        let truncated = "\(dir)/cut.wav"
+        let data = try Data(contentsOf: URL(fileURLWithPath: src))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: truncated))
+        before = files()
+        assertCleanFailure(try vox("convert-format", truncated, "\(dir)/o.wav"), mentions: "cut.wav", "truncated", before: before)
+
+        let empty = "\(dir)/empty.wav"
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        before = files()
+        assertCleanFailure(try vox("convert-format", empty, "\(dir)/o.wav"), mentions: "empty.wav", "empty", before: before)
+
+        let nan = "\(dir)/nan.wav"
+        let samples: [Float] = [0.1, .nan, 0.2, 0.3]
+        var wav = Data()
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { wav.append(contentsOf: $0) } }
+        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { wav.append(contentsOf: $0) } }
+        wav.append(contentsOf: Array("RIFF".utf8)); u32(36 + 16); wav.append(contentsOf: Array("WAVEfmt ".utf8))
+        u32(16); u16(3); u16(1); u32(8000); u32(32000); u16(4); u16(32)
+        wav.append(contentsOf: Array("data".utf8)); u32(16)
+        for s in samples { withUnsafeBytes(of: s.bitPattern.littleEndian) { wav.append(contentsOf: $0) } }
+        try wav.write(to: URL(fileURLWithPath: nan))
+        before = files()
+        assertCleanFailure(try vox("convert-format", nan, "\(dir)/o.wav"), mentions: "nan.wav", "nan", before: before)
+    }
+
+    func testSpectrogramWritesAPNG() throws {
+        let src = try fixture("tone.flac", channels: 2, rate: 22050, frames: 44100)
+        let r = try vox("spectrogram", src, "-o", "\(dir)/s.png", "--log-frequency", "--width", "300", "--height", "200")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let png = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/s.png"))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        let width = Int(png[16]) << 24 | Int(png[17]) << 16 | Int(png[18]) << 8 | Int(png[19])
+        XCTAssertEqual(width, 300 + 96 + 110)
+        let before = files()
+        assertCleanFailure(try vox("spectrogram", src, "-o", "\(dir)/s.jpg"), mentions: "s.jpg", "png", before: before)
+        assertCleanFailure(try vox("spectrogram", "\(dir)/none.wav", "-o", "\(dir)/t.png"), mentions: "none.wav", "no such file", before: before)
+    }
+}
