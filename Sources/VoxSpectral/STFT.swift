@@ -14,12 +14,14 @@ public struct ShortTimeFourierTransform: Sendable {
     let analysisWindow: [Float]
     /// Window divided by `fftSize`, which also undoes FFTW's unnormalised inverse.
     let synthesisWindow: [Float]
+    let envelope: OverlapAddEnvelope
 
     public init(configuration: STFTConfiguration) {
         self.configuration = configuration
         analysisWindow = configuration.window.samples(size: configuration.fftSize)
         let scale = 1 / Float(configuration.fftSize)
         synthesisWindow = analysisWindow.map { $0 * scale }
+        envelope = OverlapAddEnvelope(configuration: configuration, window: analysisWindow)
     }
 
     /// STFT of every channel of `buffer`: shape `(channels, frameCount(forSamples: n), binCount)`.
@@ -27,13 +29,14 @@ public struct ShortTimeFourierTransform: Sendable {
         let cfg = configuration
         let n = buffer.frameCount
         let frames = cfg.frameCount(forSamples: n)
-        var spec = ComplexSpectrogram(configuration: cfg, channelCount: buffer.channelCount, frameCount: frames,
-                                      sampleRate: buffer.sampleRate)
         let jobsPerChannel = max(1, min(frames / 64, 2 * ProcessInfo.activeCores))
         let jobs = buffer.channelCount * jobsPerChannel
         let window = analysisWindow
         let bins = cfg.binCount
-        spec.data.withUnsafeMutableBufferPointer { dataBuffer in
+        let total = 2 * buffer.channelCount * frames * bins
+        // Every value is written by exactly one worker, so the (large) array is not zero-filled first, and its
+        // pages are first touched in parallel.
+        let data = [Float](unsafeUninitializedCapacity: total) { dataBuffer, count in
             let base = UnsafeSendablePointer(dataBuffer.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: jobs) { job in
                 let c = job / jobsPerChannel, part = job % jobsPerChannel
@@ -48,7 +51,10 @@ public struct ShortTimeFourierTransform: Sendable {
                     }
                 }
             }
+            count = total
         }
+        let spec = ComplexSpectrogram(configuration: cfg, channelCount: buffer.channelCount, frameCount: frames,
+                                      sampleRate: buffer.sampleRate, data: data)
         return spec
     }
 
@@ -56,7 +62,10 @@ public struct ShortTimeFourierTransform: Sendable {
     public func inverse(_ spec: ComplexSpectrogram, length: Int) -> AudioBuffer {
         precondition(spec.configuration == configuration, "spectrogram made with another configuration")
         let cfg = configuration
-        let envelope = overlapAddEnvelope(frames: spec.frameCount, length: length)
+        let envelope = [Float](unsafeUninitializedCapacity: length) { e, count in
+            self.envelope.fill(e, first: 0, frameCount: spec.frameCount)
+            count = length
+        }
         var out = [[Float]](repeating: [], count: spec.channelCount)
         let window = synthesisWindow
         out.withUnsafeMutableBufferPointer { outBuffer in
@@ -79,17 +88,6 @@ public struct ShortTimeFourierTransform: Sendable {
             }
         }
         return AudioBuffer(channels: out, sampleRate: spec.sampleRate)
-    }
-
-    /// `Σₜ w²[n − start(t)]` for n in 0..<length, accumulated in frame order.
-    func overlapAddEnvelope(frames: Int, length: Int) -> [Float] {
-        var env = [Float](repeating: 0, count: length)
-        env.withUnsafeMutableBufferPointer { e in
-            analysisWindow.withUnsafeBufferPointer { w in
-                for t in 0..<frames { accumulateSquaredWindow(w, start: configuration.frameStart(t), into: e, outputOffset: 0) }
-            }
-        }
-        return env
     }
 }
 
@@ -130,17 +128,6 @@ func synthesizeFrame(_ bins: UnsafePointer<Float>, fft: RealFFT, window: UnsafeB
     guard lo < hi else { return }
     let dst = y.baseAddress! + local
     for i in lo..<hi { dst[i] += x[i] * window[i] }
-}
-
-/// Adds `w²` into `e` at `start` (same indexing as `synthesizeFrame`).
-@inline(__always)
-func accumulateSquaredWindow(_ w: UnsafeBufferPointer<Float>, start: Int, into e: UnsafeMutableBufferPointer<Float>,
-                             outputOffset: Int) {
-    let local = start - outputOffset
-    let lo = max(0, -local), hi = min(w.count, e.count - local)
-    guard lo < hi else { return }
-    let dst = e.baseAddress! + local
-    for i in lo..<hi { dst[i] += w[i] * w[i] }
 }
 
 /// `y[i] /= e[i]` where the envelope is non-zero.

@@ -93,11 +93,10 @@ public final class StreamingISTFT {
     public private(set) var samplesEmitted = 0
 
     private let fft: RealFFT
-    private let analysisWindow: [Float]
     private let synthesisWindow: [Float]
-    /// Per channel, overlap-add accumulators for absolute samples from `samplesEmitted` on, and their envelope.
+    private let envelope: OverlapAddEnvelope
+    /// Per channel, overlap-add accumulators for absolute samples from `samplesEmitted` on.
     private var accumulators: [[Float]]
-    private var envelope: [Float]
     private var finished = false
 
     public init(configuration: STFTConfiguration, channelCount: Int, sampleRate: Double, length: Int? = nil) {
@@ -107,10 +106,9 @@ public final class StreamingISTFT {
         self.length = length
         fft = RealFFT(size: configuration.fftSize)
         let transform = ShortTimeFourierTransform(configuration: configuration)
-        analysisWindow = transform.analysisWindow
         synthesisWindow = transform.synthesisWindow
+        envelope = transform.envelope
         accumulators = Array(repeating: [], count: channelCount)
-        envelope = []
     }
 
     /// Adds frames (the next ones in order); returns the samples that became final.
@@ -122,11 +120,6 @@ public final class StreamingISTFT {
         grow(to: lastEnd - samplesEmitted)
         for t in 0..<spec.frameCount {
             let start = cfg.frameStart(framesReceived + t)
-            envelope.withUnsafeMutableBufferPointer { e in
-                analysisWindow.withUnsafeBufferPointer { w in
-                    accumulateSquaredWindow(w, start: start, into: e, outputOffset: samplesEmitted)
-                }
-            }
             for c in 0..<channelCount {
                 accumulators[c].withUnsafeMutableBufferPointer { y in
                     synthesisWindow.withUnsafeBufferPointer { w in
@@ -155,23 +148,24 @@ public final class StreamingISTFT {
     }
 
     private func grow(to count: Int) {
-        let extra = count - envelope.count
+        let extra = count - accumulators[0].count
         guard extra > 0 else { return }
-        envelope.append(contentsOf: repeatElement(0, count: extra))
         for c in 0..<channelCount { accumulators[c].append(contentsOf: repeatElement(0, count: extra)) }
     }
 
     private func emit(count: Int) -> AudioBuffer {
+        // Samples being emitted are covered only by frames already received.
+        var env = [Float](repeating: 0, count: count)
+        env.withUnsafeMutableBufferPointer { envelope.fill($0, first: samplesEmitted, frameCount: framesReceived) }
         var out = [[Float]]()
         for c in 0..<channelCount {
             var y = Array(accumulators[c][0..<count])
             y.withUnsafeMutableBufferPointer { yp in
-                envelope.withUnsafeBufferPointer { e in normalize(yp, by: UnsafeBufferPointer(rebasing: e[0..<count])) }
+                env.withUnsafeBufferPointer { e in normalize(yp, by: e) }
             }
             out.append(y)
             accumulators[c].removeFirst(count)
         }
-        envelope.removeFirst(count)
         samplesEmitted += count
         return AudioBuffer(channels: out, sampleRate: sampleRate)
     }

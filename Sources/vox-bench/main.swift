@@ -1,1 +1,54 @@
-print("bench")
+// vox-bench: timing driver for tools/bench (release build). Prints one JSON object per run on stdout.
+//
+//   vox-bench stft [--seconds 180] [--channels 2] [--rate 44100] [--nfft 4096] [--hop 1024] [--repeat 3]
+//       STFT → iSTFT round trip of deterministic noise (periodic Hann, centred), best of --repeat.
+import Foundation
+import VoxAudio
+import VoxSpectral
+
+func option(_ name: String, _ fallback: Double) -> Double {
+    let args = CommandLine.arguments
+    if let i = args.firstIndex(of: "--" + name), i + 1 < args.count, let v = Double(args[i + 1]) { return v }
+    return fallback
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+func benchSTFT() throws {
+    let seconds = option("seconds", 180), channels = Int(option("channels", 2)), rate = option("rate", 44100)
+    let nfft = Int(option("nfft", 4096)), hop = Int(option("hop", 1024)), repeats = Int(option("repeat", 3))
+    let n = Int(seconds * rate)
+    var state: UInt64 = 0x1234_5678_9ABC_DEF1
+    let signal = AudioBuffer(channels: (0..<channels).map { _ in
+        (0..<n).map { _ in state ^= state << 13; state ^= state >> 7; state ^= state << 17; return (Float(state >> 40) / 16_777_216 - 0.5) * 0.2 }
+    }, sampleRate: rate)
+    let transform = ShortTimeFourierTransform(configuration: try STFTConfiguration(fftSize: nfft, hopSize: hop))
+    _ = transform.forward(signal.slice(0..<min(n, 8 * nfft)))  // plan FFTW outside the timed region
+    var best = (stft: Double.infinity, istft: Double.infinity)
+    var maxError: Float = 0
+    for _ in 0..<repeats {
+        let t0 = now()
+        let spec = transform.forward(signal)
+        let t1 = now()
+        let back = transform.inverse(spec, length: n)
+        let t2 = now()
+        best = (min(best.stft, t1 - t0), min(best.istft, t2 - t1))
+        maxError = 0
+        for c in 0..<channels {
+            back.channels[c].withUnsafeBufferPointer { b in
+                signal.channels[c].withUnsafeBufferPointer { s in
+                    for i in 0..<n { maxError = max(maxError, abs(b[i] - s[i])) }
+                }
+            }
+        }
+    }
+    let total = best.stft + best.istft
+    print("{\"impl\": \"vox (Swift, FFTW float32, \(ProcessInfo.processInfo.activeProcessorCount) threads)\", \"stft_s\": \(best.stft), \"istft_s\": \(best.istft), \"total_s\": \(total), \"rtf\": \(total / seconds), \"max_abs_err\": \(maxError)}")
+}
+
+switch CommandLine.arguments.dropFirst().first {
+case "stft": try benchSTFT()
+default:
+    FileHandle.standardError.write("usage: vox-bench stft [--seconds S] [--channels C] [--rate R] [--nfft N] [--hop H] [--repeat K]\n".data(using: .utf8)!)
+    exit(2)
+}
