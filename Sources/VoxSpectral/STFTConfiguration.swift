@@ -1,8 +1,10 @@
 /// Parameters of a short-time Fourier transform.
 ///
-/// Frame `t` covers samples `[start(t), start(t) + fftSize)` with `start(t) = t·hopSize − fftSize/2` when
-/// centred (frame t is centred on sample t·hop; the signal is zero-padded on both sides), or `t·hopSize` when not.
-/// Samples before 0 or after the end are zero.
+/// Frame `t` covers samples `[start(t), start(t) + fftSize)` with `start(t) = t·hopSize − leadingPadding`.
+/// Centred (the default), `leadingPadding = fftSize/2` and frame t is centred on sample t·hop (librosa's and
+/// torch's `center=True`). Otherwise `leadingPadding` zeros precede the signal (0 by default; Spleeter uses
+/// `fftSize`) and frames run until one starts past the end (TensorFlow's `pad_end=True`). Samples before 0 or
+/// after the end are zero.
 public struct STFTConfiguration: Equatable, Sendable {
     /// FFT length in samples (default 4096, Spleeter's at 44.1 kHz).
     public let fftSize: Int
@@ -13,19 +15,23 @@ public struct STFTConfiguration: Equatable, Sendable {
     /// Centre frames on multiples of the hop (default true; needed to reconstruct the first samples with
     /// tapered windows).
     public let center: Bool
+    /// Zeros before the signal: `fftSize/2` when centred.
+    public let leadingPadding: Int
 
     /// Checks that the window and hop can be inverted.
     ///
     /// - Throws: `STFTError.notInvertible` when the weighted overlap-add envelope vanishes somewhere (hop too
     ///   large for the window), or invalid sizes.
-    public init(fftSize: Int = 4096, hopSize: Int = 1024, window: WindowFunction = .hann, center: Bool = true) throws {
-        guard fftSize >= 2, hopSize >= 1, hopSize <= fftSize else {
-            throw STFTError.invalidSize("fftSize \(fftSize) and hopSize \(hopSize): need fftSize ≥ 2 and 1 ≤ hop ≤ fftSize")
+    public init(fftSize: Int = 4096, hopSize: Int = 1024, window: WindowFunction = .hann, center: Bool = true,
+                leadingPadding: Int = 0) throws {
+        guard fftSize >= 2, hopSize >= 1, hopSize <= fftSize, leadingPadding >= 0 else {
+            throw STFTError.invalidSize("fftSize \(fftSize), hopSize \(hopSize), padding \(leadingPadding): need fftSize ≥ 2, 1 ≤ hop ≤ fftSize, padding ≥ 0")
         }
         self.fftSize = fftSize
         self.hopSize = hopSize
         self.window = window
         self.center = center
+        self.leadingPadding = center ? fftSize / 2 : leadingPadding
         let overlap = WindowOverlap(window: window.samples(size: fftSize), hop: hopSize)
         guard overlap.isInvertible else {
             throw STFTError.notInvertible("\(window.rawValue) window of \(fftSize) at hop \(hopSize) leaves gaps (overlap-add envelope reaches 0)")
@@ -35,16 +41,16 @@ public struct STFTConfiguration: Equatable, Sendable {
     /// Frequency bins per frame: `fftSize/2 + 1`.
     public var binCount: Int { fftSize / 2 + 1 }
 
-    /// Frames for a signal of `sampleCount` samples: `n/hop + 1` centred, else enough frames to cover every
-    /// sample (the last zero-padded).
+    /// Frames for a signal of `n` samples: `n/hop + 1` centred, else every frame that starts before the end of
+    /// the padded signal, `⌈(n + leadingPadding)/hop⌉`.
     public func frameCount(forSamples n: Int) -> Int {
         if center { return n / hopSize + 1 }
-        return n <= fftSize ? 1 : 1 + (n - fftSize + hopSize - 1) / hopSize
+        return max(1, (n + leadingPadding + hopSize - 1) / hopSize)
     }
 
-    /// First sample of frame `t` (negative for the first frames when centred).
+    /// First sample of frame `t` (negative for the first frames when padded).
     @inline(__always)
-    public func frameStart(_ t: Int) -> Int { t * hopSize - (center ? fftSize / 2 : 0) }
+    public func frameStart(_ t: Int) -> Int { t * hopSize - leadingPadding }
 }
 
 /// Errors from spectral processing.
