@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "VoxAudio", targets: ["VoxAudio"]),
         .library(name: "VoxSpectral", targets: ["VoxSpectral"]),
+        .library(name: "VoxSeparation", targets: ["VoxSeparation"]),
         .executable(name: "vox", targets: ["vox"]),
     ],
     dependencies: [
@@ -22,21 +23,25 @@ let package = Package(
                        providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
 
         // Library layers: lower layers never import higher ones.
         .target(name: "VoxAudio", dependencies: ["CSndFile", "CSoxr"]),
         .target(name: "VoxSpectral", dependencies: ["VoxAudio", "CFFTW", "CZlib"]),
+        .target(name: "VoxSeparation", dependencies: ["VoxAudio", "VoxSpectral", "COpenBLAS"]),
 
         // Command line.
         .executableTarget(name: "vox", dependencies: [
-            "VoxAudio", "VoxSpectral",
+            "VoxAudio", "VoxSpectral", "VoxSeparation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks driver used by tools/bench (not a test).
-        .executableTarget(name: "vox-bench", dependencies: ["VoxAudio", "VoxSpectral"]),
+        .executableTarget(name: "vox-bench", dependencies: ["VoxAudio", "VoxSpectral", "VoxSeparation"]),
 
         .testTarget(name: "VoxAudioTests", dependencies: ["VoxAudio"]),
         .testTarget(name: "VoxSpectralTests", dependencies: ["VoxSpectral", "VoxAudio"]),
+        .testTarget(name: "VoxSeparationTests", dependencies: ["VoxSeparation", "VoxSpectral", "VoxAudio"]),
         .testTarget(name: "VoxCLITests", dependencies: ["vox", "VoxAudio"]),
     ],
     swiftLanguageModes: [.v6]

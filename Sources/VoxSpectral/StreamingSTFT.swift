@@ -85,8 +85,8 @@ public final class StreamingISTFT {
     public let configuration: STFTConfiguration
     public let channelCount: Int
     public let sampleRate: Double
-    /// Total output length, when known in advance.
-    public let length: Int?
+    /// Total output length, when known (in advance, or from `limit(length:)` once the input has ended).
+    public private(set) var length: Int?
     /// Frames received so far.
     public private(set) var framesReceived = 0
     /// Samples per channel emitted so far.
@@ -135,6 +135,13 @@ public final class StreamingISTFT {
         var final = max(samplesEmitted, cfg.frameStart(framesReceived))
         if let length { final = min(final, length) }
         return emit(count: final - samplesEmitted)
+    }
+
+    /// Sets the total output length once it is known (e.g. when the input ends), so that frames pushed after this
+    /// never emit samples past it.
+    public func limit(length newLength: Int) {
+        precondition(newLength >= samplesEmitted, "length \(newLength) is shorter than what was already emitted")
+        length = newLength
     }
 
     /// Emits the rest, up to `length` (the init's if given, else this one's).

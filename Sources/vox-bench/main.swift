@@ -5,6 +5,7 @@
 import Foundation
 import VoxAudio
 import VoxSpectral
+import VoxSeparation
 
 func option(_ name: String, _ fallback: Double) -> Double {
     let args = CommandLine.arguments
@@ -48,6 +49,10 @@ func benchSTFT() throws {
 
 switch CommandLine.arguments.dropFirst().first {
 case "stft": try benchSTFT()
+case "dump-bundle":
+    let dir = CommandLine.arguments[2]
+    let t = try TensorBundle.read(indexPath: dir + "/model.index", dataPath: dir + "/model.data-00000-of-00001")
+    for k in t.keys.sorted() { print(k, t[k]!.shape) }
 default:
     FileHandle.standardError.write("usage: vox-bench stft [--seconds S] [--channels C] [--rate R] [--nfft N] [--hop H] [--repeat K]\n".data(using: .utf8)!)
     exit(2)

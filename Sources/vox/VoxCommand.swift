@@ -12,7 +12,7 @@ struct VoxCommand: ParsableCommand {
         overwritten.
         """,
         version: VoxVersion.string,
-        subcommands: [InfoCommand.self, ConvertFormatCommand.self, SpectrogramCommand.self]
+        subcommands: [InfoCommand.self, ConvertFormatCommand.self, SpectrogramCommand.self, SeparateCommand.self, ModelCommand.self]
     )
 }
 

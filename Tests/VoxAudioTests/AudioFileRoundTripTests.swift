@@ -92,3 +92,18 @@ final class AudioFileRoundTripTests: XCTestCase {
         XCTAssertEqual(silent.rmsDBFS, -.infinity)
     }
 }
+
+final class SHA256Tests: XCTestCase {
+    func testKnownDigests() {
+        XCTAssertEqual(SHA256.hex(Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let long = Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        XCTAssertEqual(SHA256.hex(long), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        // Streaming in odd pieces gives the same digest.
+        let million = Data(repeating: UInt8(ascii: "a"), count: 1_000_000)
+        var s = SHA256()
+        var i = 0
+        while i < million.count { let j = min(million.count, i + 777); s.update(million[i..<j]); i = j }
+        XCTAssertEqual(s.finalizeHex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}

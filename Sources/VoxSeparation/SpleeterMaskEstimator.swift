@@ -1,0 +1,156 @@
+import COpenBLAS
+import Dispatch
+import Foundation
+import VoxAudio
+import VoxSpectral
+
+/// Spleeter's ratio masks from its mask U-Nets, evaluated natively (one U-Net per stem, in parallel).
+///
+/// For each segment of `T` frames: magnitudes of bins `0..<F` of the network's channels (shape `[T, F, C]`) go through
+/// every stem's U-Net, giving estimates `e_s`; the masks are `(e_s^p + ε/S) / (Σ_j e_j^p + ε)` with `p = 2`,
+/// ε = 1e-10 (Spleeter's `_build_masks`), then extended above bin F by `band`. Audio channels map onto the network's:
+/// mono is duplicated, more than two channels are down-mixed to stereo; masks go back as channel 0 → left,
+/// 1 → right, any other → the mean of both.
+public final class SpleeterMaskEstimator: MaskEstimator {
+    public let configuration: SpleeterConfiguration
+    public let band: MaskBand
+    public var stems: [String] { configuration.stems }
+    public var sampleRate: Int { configuration.sampleRate }
+    public let stftConfiguration: STFTConfiguration
+    public var segmentFrames: Int { configuration.segmentFrames }
+
+    let weights: [UNetWeights]
+    private let workspaces: [UNetWorkspace]
+
+    /// - Throws: `AudioError` if the model's config or tensors do not fit.
+    public init(model: VoxModelFile, band: MaskBand = .full, path: String = "model") throws {
+        let cfg = try SpleeterConfiguration(json: model.config, path: path)
+        configuration = cfg
+        self.band = band
+        stftConfiguration = try STFTConfiguration(fftSize: cfg.fftSize, hopSize: cfg.hopSize,
+                                                  window: .hann, center: false, leadingPadding: cfg.leadingPadding)
+        weights = try cfg.stems.map { try UNetWeights(model: model, stem: $0, configuration: cfg) }
+        workspaces = cfg.stems.map { _ in UNetWorkspace() }
+        // Vox runs the U-Nets in parallel itself; OpenBLAS threads on top would oversubscribe the cores.
+        openblas_set_num_threads(1)
+    }
+
+    /// Network input `[T, F, C]`: magnitudes of the segment (zero-padded to T frames).
+    func networkInput(_ segment: ComplexSpectrogram) -> [Float] {
+        let T = configuration.segmentFrames, F = configuration.frequencyBins, C = configuration.channels
+        let bins = segment.binCount
+        var x = [Float](repeating: 0, count: T * F * C)
+        let sourceChannels = segment.channelCount
+        segment.data.withUnsafeBufferPointer { d in
+            x.withUnsafeMutableBufferPointer { out in
+                for t in 0..<segment.frameCount {
+                    for c in 0..<C {
+                        for f in 0..<F {
+                            var mag: Float
+                            if sourceChannels == C || (sourceChannels == 1) {
+                                let o = 2 * ((min(c, sourceChannels - 1) * segment.frameCount + t) * bins + f)
+                                mag = (d[o] * d[o] + d[o + 1] * d[o + 1]).squareRoot()
+                            } else {
+                                // Down-mix (even channels left, odd right) in the complex domain, then magnitude.
+                                var re: Float = 0, im: Float = 0, n: Float = 0
+                                var sc = c
+                                while sc < sourceChannels {
+                                    let o = 2 * ((sc * segment.frameCount + t) * bins + f)
+                                    re += d[o]; im += d[o + 1]; n += 1
+                                    sc += C
+                                }
+                                mag = (re * re + im * im).squareRoot() / n
+                            }
+                            out[(t * F + f) * C + c] = mag
+                        }
+                    }
+                }
+            }
+        }
+        return x
+    }
+
+    /// Per-stem network estimates `[T, F, C]` for a segment, the stems' U-Nets in parallel.
+    func estimates(_ input: [Float]) -> [[Float]] {
+        let T = configuration.segmentFrames, F = configuration.frequencyBins, C = configuration.channels
+        let S = stems.count
+        var results = [[Float]](repeating: [], count: S)
+        results.withUnsafeMutableBufferPointer { res in
+            let base = UnsafeSendable(res.baseAddress!)
+            let weights = self.weights, workspaces = UnsafeSendable(self.workspaces)
+            DispatchQueue.concurrentPerform(iterations: S) { s in
+                var out = [Float](repeating: 0, count: T * F * C)
+                input.withUnsafeBufferPointer { x in
+                    out.withUnsafeMutableBufferPointer { o in
+                        evaluateUNet(weights[s], input: x, height: T, width: F, output: o, workspace: workspaces.value[s])
+                    }
+                }
+                (base.value + s).pointee = out
+            }
+        }
+        return results
+    }
+
+    /// Ratio masks in network layout `[T, F, C]` for every stem.
+    func ratioMasks(_ estimates: [[Float]]) -> [[Float]] {
+        let n = estimates[0].count
+        let S = estimates.count
+        let eps: Float = 1e-10
+        let p = configuration.separationExponent
+        var powered = estimates
+        if p == 2 {
+            for s in 0..<S { for i in 0..<n { powered[s][i] = estimates[s][i] * estimates[s][i] } }
+        } else {
+            for s in 0..<S { for i in 0..<n { powered[s][i] = powf(estimates[s][i], Float(p)) } }
+        }
+        var total = [Float](repeating: eps, count: n)
+        for s in 0..<S { for i in 0..<n { total[i] += powered[s][i] } }
+        return powered.map { e in (0..<n).map { (e[$0] + eps / Float(S)) / total[$0] } }
+    }
+
+    public func masks(for segment: ComplexSpectrogram) -> [[Float]] {
+        let input = networkInput(segment)
+        let ratio = ratioMasks(estimates(input))
+        return (0..<(stems.count - 1)).map { spectrogramMask(ratio[$0], segment: segment) }
+    }
+
+    /// A network-layout mask `[T, F, C]` as a spectrogram mask `(channels, frames, bins)` with band extension.
+    func spectrogramMask(_ m: [Float], segment: ComplexSpectrogram) -> [Float] {
+        let F = configuration.frequencyBins, C = configuration.channels
+        let frames = segment.frameCount, bins = segment.binCount, channels = segment.channelCount
+        var out = [Float](repeating: 0, count: channels * frames * bins)
+        let octaveStart = F / 2
+        segment.data.withUnsafeBufferPointer { d in
+            for ch in 0..<channels {
+                for t in 0..<frames {
+                    let row = (ch * frames + t) * bins
+                    for f in 0..<F {
+                        let v: Float
+                        if channels == C && ch < C { v = m[(t * F + f) * C + ch] }
+                        else if ch < 2 && channels > 2 { v = m[(t * F + f) * C + ch] }
+                        else { v = (m[(t * F + f) * C] + m[(t * F + f) * C + 1]) * 0.5 }
+                        out[row + f] = v
+                    }
+                    guard band == .full, bins > F else { continue }
+                    // Magnitude-weighted mean of the top modelled octave.
+                    var num: Float = 0, den: Float = 1e-12
+                    for f in octaveStart..<F {
+                        let o = 2 * (row + f)
+                        let mag = (d[o] * d[o] + d[o + 1] * d[o + 1]).squareRoot()
+                        num += mag * out[row + f]
+                        den += mag
+                    }
+                    let ext = num / den
+                    for f in F..<bins { out[row + f] = ext }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Hands non-Sendable values to `concurrentPerform` workers that touch disjoint parts of them.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

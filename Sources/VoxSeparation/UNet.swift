@@ -1,0 +1,297 @@
+import COpenBLAS
+import Foundation
+import VoxAudio
+
+/// One stem's mask U-Net with inference-ready weights (batch norm folded into per-channel scale and shift).
+///
+/// Shapes are NHWC for one segment: H = time frames (T), W = frequency bins (F), C = channels, stored row-major as
+/// `x[(h·W + w)·C + c]`. Layers (Spleeter's `apply_unet`):
+/// - encoder i = 1…6: `conv_i` = 5×5 stride-2 "same" convolution (+bias); `bn_i`; LeakyReLU(0.2) feeds conv i+1.
+/// - decoder i = 1…6: `up_i` = ReLU(5×5 stride-2 transposed convolution (+bias)); `bn_{6+i}`; then concatenated
+///   after `conv_{6−i}` (the pre-norm encoder output) as input to deconv i+1. Deconv 1 reads `conv_6` itself.
+/// - mask: sigmoid(4×4 convolution, dilation 2, "same") of `bn_12`, multiplied by the input magnitudes.
+final class UNetWeights: Sendable {
+    struct Conv: Sendable {
+        /// [5·5·Cin, Cout] row-major: the TF kernel [kh, kw, Cin, Cout] flattened as is.
+        let kernel: [Float]
+        let bias: [Float]
+        let inChannels: Int
+        let outChannels: Int
+    }
+    struct Deconv: Sendable {
+        /// [Cin, 5·5·Cout] row-major: TF's [kh, kw, Cout, Cin] transposed so one GEMM maps input pixels to all taps.
+        let kernel: [Float]
+        let bias: [Float]
+        let inChannels: Int
+        let outChannels: Int
+    }
+    struct Norm: Sendable { let scale: [Float]; let shift: [Float] }
+
+    let encoder: [Conv]
+    let decoder: [Deconv]
+    let norms: [Norm]
+    /// Final 4×4 dilated convolution, TF layout [4, 4, 1, outChannels].
+    let maskKernel: [Float]
+    let maskBias: [Float]
+    let inputChannels: Int
+    let leakySlope: Float
+
+    init(model: VoxModelFile, stem: String, configuration cfg: SpleeterConfiguration) throws {
+        let f = cfg.convFilters
+        let c0 = cfg.channels
+        var enc = [Conv]()
+        var cin = c0
+        for i in 0..<6 {
+            let k = try model.tensor("\(stem)/conv\(i + 1)/kernel", shape: [5, 5, cin, f[i]])
+            let b = try model.tensor("\(stem)/conv\(i + 1)/bias", shape: [f[i]])
+            enc.append(Conv(kernel: k.values, bias: b.values, inChannels: cin, outChannels: f[i]))
+            cin = f[i]
+        }
+        // Decoder channel plan: deconv1 512→256, then (skip + up) → next.
+        let outs = [f[4], f[3], f[2], f[1], f[0], 1]
+        let ins = [f[5], 2 * f[4], 2 * f[3], 2 * f[2], 2 * f[1], 2 * f[0]]
+        var dec = [Deconv]()
+        for i in 0..<6 {
+            let k = try model.tensor("\(stem)/deconv\(i + 1)/kernel", shape: [5, 5, outs[i], ins[i]])
+            let b = try model.tensor("\(stem)/deconv\(i + 1)/bias", shape: [outs[i]])
+            var t = [Float](repeating: 0, count: ins[i] * 25 * outs[i])
+            for tap in 0..<25 {
+                for co in 0..<outs[i] {
+                    for ci in 0..<ins[i] { t[ci * 25 * outs[i] + tap * outs[i] + co] = k.values[(tap * outs[i] + co) * ins[i] + ci] }
+                }
+            }
+            dec.append(Deconv(kernel: t, bias: b.values, inChannels: ins[i], outChannels: outs[i]))
+        }
+        var norms = [Norm]()
+        let normSizes = f + outs
+        for i in 0..<12 {
+            let n = normSizes[i]
+            let g = try model.tensor("\(stem)/bn\(i + 1)/gamma", shape: [n]).values
+            let b = try model.tensor("\(stem)/bn\(i + 1)/beta", shape: [n]).values
+            let m = try model.tensor("\(stem)/bn\(i + 1)/mean", shape: [n]).values
+            let v = try model.tensor("\(stem)/bn\(i + 1)/variance", shape: [n]).values
+            let scale = (0..<n).map { g[$0] / (v[$0] + cfg.batchNormEpsilon).squareRoot() }
+            norms.append(Norm(scale: scale, shift: (0..<n).map { b[$0] - m[$0] * scale[$0] }))
+        }
+        encoder = enc
+        decoder = dec
+        self.norms = norms
+        maskKernel = try model.tensor("\(stem)/mask/kernel", shape: [4, 4, 1, c0]).values
+        maskBias = try model.tensor("\(stem)/mask/bias", shape: [c0]).values
+        inputChannels = c0
+        leakySlope = cfg.leakySlope
+    }
+}
+
+/// Scratch memory for one U-Net evaluation, reused across segments (fresh pages are expensive to fault in).
+final class UNetWorkspace {
+    /// Encoder outputs before normalisation (`conv_i`), kept for the skip connections.
+    var convOut: [[Float]] = []
+    /// Normalised and activated encoder outputs, decoder outputs.
+    var act: [Float] = []
+    var up: [[Float]] = []
+    /// im2col / GEMM scratch.
+    var columns: [Float] = []
+    var decoded: [Float] = []
+
+    static func ensure(_ a: inout [Float], _ n: Int) { if a.count < n { a = [Float](repeating: 0, count: n) } }
+}
+
+/// Evaluates a U-Net on one segment.
+///
+/// - Parameters:
+///   - input: magnitudes `[T, F, C]` (NHWC).
+///   - output: receives the stem's magnitude estimate `[T, F, C]` = sigmoid(mask) · input.
+func evaluateUNet(_ w: UNetWeights, input: UnsafeBufferPointer<Float>, height: Int, width: Int,
+                  output: UnsafeMutableBufferPointer<Float>, workspace ws: UNetWorkspace) {
+    if ws.convOut.count != 6 { ws.convOut = Array(repeating: [], count: 6); ws.up = Array(repeating: [], count: 6) }
+    var h = height, wd = width
+    // Encoder.
+    for i in 0..<6 {
+        let conv = w.encoder[i]
+        let oh = h / 2, ow = wd / 2
+        UNetWorkspace.ensure(&ws.convOut[i], oh * ow * conv.outChannels)
+        ws.convOut[i].withUnsafeMutableBufferPointer { out in
+            if i == 0 {
+                conv2dStride2(input, height: h, width: wd, conv: conv, output: out, scratch: &ws.columns)
+            } else {
+                ws.act.withUnsafeBufferPointer { x in
+                    conv2dStride2(x, height: h, width: wd, conv: conv, output: out, scratch: &ws.columns)
+                }
+            }
+        }
+        h = oh; wd = ow
+        // bn_i + LeakyReLU → input of conv i+1 (conv6's own norm feeds nothing).
+        if i < 5 { normalize(ws.convOut[i], count: h * wd * conv.outChannels, norm: w.norms[i], leaky: w.leakySlope, relu: false, into: &ws.act) }
+    }
+    // Decoder: deconv1 reads conv6; deconv i+1 reads [conv_{6-i} | bn(up_i)].
+    for i in 0..<6 {
+        let d = w.decoder[i]
+        let oh = h * 2, ow = wd * 2
+        UNetWorkspace.ensure(&ws.up[i], oh * ow * d.outChannels)
+        ws.up[i].withUnsafeMutableBufferPointer { out in
+            if i == 0 {
+                ws.convOut[5].withUnsafeBufferPointer { x in
+                    deconv2dStride2(parts: [(x, d.inChannels)], height: h, width: wd, deconv: d, output: out, scratch: &ws.columns)
+                }
+            } else {
+                let skipChannels = d.inChannels / 2
+                ws.convOut[5 - i].withUnsafeBufferPointer { skip in
+                    ws.decoded.withUnsafeBufferPointer { prev in
+                        deconv2dStride2(parts: [(skip, skipChannels), (prev, skipChannels)], height: h, width: wd,
+                                        deconv: d, output: out, scratch: &ws.columns)
+                    }
+                }
+            }
+        }
+        h = oh; wd = ow
+        // ReLU, then bn_{7+i}.
+        normalize(ws.up[i], count: h * wd * d.outChannels, norm: w.norms[6 + i], leaky: 0, relu: true, into: &ws.decoded)
+    }
+    // Mask: sigmoid(4×4 dilated conv of bn12) × input.
+    ws.decoded.withUnsafeBufferPointer { x in
+        maskLayer(x, height: h, width: wd, kernel: w.maskKernel, bias: w.maskBias, channels: w.inputChannels,
+                  input: input, output: output)
+    }
+}
+
+/// `y = activation(x)·scale + shift` per channel; `relu` applies ReLU *before* the affine map (decoder order),
+/// otherwise LeakyReLU(`leaky`) is applied *after* it (encoder order).
+private func normalize(_ x: [Float], count: Int, norm: UNetWeights.Norm, leaky: Float, relu: Bool, into out: inout [Float]) {
+    let c = norm.scale.count
+    UNetWorkspace.ensure(&out, count)
+    out.withUnsafeMutableBufferPointer { y in
+        x.withUnsafeBufferPointer { xp in
+            norm.scale.withUnsafeBufferPointer { s in
+                norm.shift.withUnsafeBufferPointer { b in
+                    var i = 0
+                    while i < count {
+                        for k in 0..<c {
+                            var v = xp[i + k]
+                            if relu {
+                                v = max(v, 0) * s[k] + b[k]
+                            } else {
+                                v = v * s[k] + b[k]
+                                v = v >= 0 ? v : v * leaky
+                            }
+                            y[i + k] = v
+                        }
+                        i += c
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// 5×5, stride 2, TF "same" padding (1 before, 2 after): output (H/2, W/2, Cout). im2col in row chunks + sgemm.
+private func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, conv: UNetWeights.Conv,
+                           output: UnsafeMutableBufferPointer<Float>, scratch: inout [Float]) {
+    let oh = h / 2, ow = w / 2, cin = conv.inChannels, cout = conv.outChannels
+    let k = 25 * cin
+    let rowsPerChunk = max(1, min(oh, (1 << 22) / max(1, ow * k)))
+    UNetWorkspace.ensure(&scratch, rowsPerChunk * ow * k)
+    scratch.withUnsafeMutableBufferPointer { col in
+        conv.kernel.withUnsafeBufferPointer { kern in
+            var r0 = 0
+            while r0 < oh {
+                let r1 = min(oh, r0 + rowsPerChunk)
+                // Gather patches: col[(r·ow + c), (kh·5 + kw)·cin + ci].
+                for r in r0..<r1 {
+                    for c in 0..<ow {
+                        let dst = col.baseAddress! + ((r - r0) * ow + c) * k
+                        for kh in 0..<5 {
+                            let iy = 2 * r + kh - 1
+                            for kw in 0..<5 {
+                                let ix = 2 * c + kw - 1
+                                let d = dst + (kh * 5 + kw) * cin
+                                if iy < 0 || iy >= h || ix < 0 || ix >= w {
+                                    d.update(repeating: 0, count: cin)
+                                } else {
+                                    d.update(from: x.baseAddress! + (iy * w + ix) * cin, count: cin)
+                                }
+                            }
+                        }
+                    }
+                }
+                let m = (r1 - r0) * ow
+                let out = output.baseAddress! + r0 * ow * cout
+                // Bias first, then C = col · W + C.
+                for p in 0..<m { (out + p * cout).update(from: conv.bias, count: cout) }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(cout), Int32(k), 1,
+                            col.baseAddress, Int32(k), kern.baseAddress, Int32(cout), 1, out, Int32(cout))
+                r0 = r1
+            }
+        }
+    }
+}
+
+/// 5×5, stride 2 transposed convolution, TF "same": output (2H, 2W, Cout), `out[2i+kh−1, 2j+kw−1] += x[i, j]·k[kh, kw]`.
+/// The input may be the channel-concatenation of several parts (each [H, W, C_p]); each part is one GEMM into
+/// the per-pixel tap matrix, then taps are scattered into the output.
+private func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height h: Int, width w: Int,
+                             deconv d: UNetWeights.Deconv, output: UnsafeMutableBufferPointer<Float>, scratch: inout [Float]) {
+    let oh = 2 * h, ow = 2 * w, cout = d.outChannels
+    let n = 25 * cout
+    // Bias.
+    for p in 0..<(oh * ow) { (output.baseAddress! + p * cout).update(from: d.bias, count: cout) }
+    let rowsPerChunk = max(1, min(h, (1 << 22) / max(1, w * n)))
+    UNetWorkspace.ensure(&scratch, rowsPerChunk * w * n)
+    scratch.withUnsafeMutableBufferPointer { taps in
+        d.kernel.withUnsafeBufferPointer { kern in
+            var r0 = 0
+            while r0 < h {
+                let r1 = min(h, r0 + rowsPerChunk)
+                let m = (r1 - r0) * w
+                var channelOffset = 0
+                for (pi, (x, c)) in parts.enumerated() {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(c), 1,
+                                x.baseAddress! + r0 * w * c, Int32(c), kern.baseAddress! + channelOffset * n, Int32(n),
+                                pi == 0 ? 0 : 1, taps.baseAddress, Int32(n))
+                    channelOffset += c
+                }
+                for r in r0..<r1 {
+                    for c in 0..<w {
+                        let src = taps.baseAddress! + ((r - r0) * w + c) * n
+                        for kh in 0..<5 {
+                            let oy = 2 * r + kh - 1
+                            if oy < 0 || oy >= oh { continue }
+                            for kw in 0..<5 {
+                                let ox = 2 * c + kw - 1
+                                if ox < 0 || ox >= ow { continue }
+                                let o = output.baseAddress! + (oy * ow + ox) * cout
+                                let s = src + (kh * 5 + kw) * cout
+                                for co in 0..<cout { o[co] += s[co] }
+                            }
+                        }
+                    }
+                }
+                r0 = r1
+            }
+        }
+    }
+}
+
+/// 4×4 convolution with dilation 2 and TF "same" padding (3 before, 3 after) from 1 channel to `channels`,
+/// sigmoid, times the input magnitudes.
+private func maskLayer(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, kernel: [Float], bias: [Float],
+                       channels: Int, input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) {
+    var acc = [Float](repeating: 0, count: channels)
+    for y in 0..<h {
+        for xo in 0..<w {
+            for c in 0..<channels { acc[c] = bias[c] }
+            for kh in 0..<4 {
+                let iy = y + 2 * kh - 3
+                if iy < 0 || iy >= h { continue }
+                for kw in 0..<4 {
+                    let ix = xo + 2 * kw - 3
+                    if ix < 0 || ix >= w { continue }
+                    let v = x[iy * w + ix]
+                    for c in 0..<channels { acc[c] += v * kernel[(kh * 4 + kw) * channels + c] }
+                }
+            }
+            let o = (y * w + xo) * channels
+            for c in 0..<channels { output[o + c] = input[o + c] / (1 + expf(-acc[c])) }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import VoxAudio
+import VoxSeparation
+
+struct SeparateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "separate",
+        abstract: "Separate songs into stems (vocals / accompaniment).",
+        discussion: """
+        Writes DIR/<song name>/<stem>.wav (or .flac) with the input's length, rate and channels. The last stem is \
+        the mixture minus the others, so the stems sum to the mixture exactly (float WAV output). Long files are \
+        processed in bounded memory.
+        """)
+
+    @Argument(help: "Song files.")
+    var songs: [String]
+
+    @Option(name: .shortAndLong, help: "Output folder (a sub-folder per song).")
+    var output = "separated"
+
+    @Option(help: "Model: an installed model name (spleeter-2stems) or a .voxmodel path.")
+    var model = "spleeter-2stems"
+
+    @Option(help: "Above the model's band (11 kHz for Spleeter): full (extend the masks) or spleeter (masks 0, as Spleeter).")
+    var band: String = "full"
+
+    @Option(help: "Output format: wav (32-bit float) or flac (24-bit).")
+    var format = "wav"
+
+    @Flag(help: "Print a JSON summary on stdout.")
+    var json = false
+
+    @OptionGroup var progress: ProgressOptions
+
+    func run() throws {
+        guard let maskBand = MaskBand(rawValue: band) else { throw ValidationError("--band must be full or spleeter") }
+        guard let container = AudioContainer(rawValue: format) else { throw ValidationError("--format must be wav or flac") }
+        let fileFormat = try AudioFileFormat(container: container, encoding: container == .wav ? .float32 : .pcm24)
+        let loadStart = Date()
+        let (m, path) = try ModelStore.load(model)
+        let estimator = try SpleeterMaskEstimator(model: m, band: maskBand, path: path)
+        let separator = Separator(estimator: estimator)
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+        var summaries = [Separator.FileSummary]()
+        var failures = 0
+        for song in songs {
+            let name = ((song as NSString).lastPathComponent as NSString).deletingPathExtension
+            let dir = output + "/" + name
+            do {
+                _ = try AudioFileReader(path: song)  // fail on bad input before creating folders
+                do {
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                } catch {
+                    throw AudioError(.unwritable, path: dir, "cannot create output folder: \(error.localizedDescription)")
+                }
+                let bar = ProgressBar(label: "separating \(name)", total: 1, quiet: progress.quiet || json)
+                let start = Date()
+                let summary = try separator.separateFile(inputPath: song, outputDirectory: dir, format: fileFormat) { done, total in
+                    bar.update(Double(done) / Double(max(total, 1)))
+                }
+                bar.finish()
+                summaries.append(summary)
+                if !json && !progress.quiet {
+                    let seconds = Date().timeIntervalSince(start)
+                    FileHandle.standardError.write("\(song): \(estimator.stems.joined(separator: " + ")) → \(dir)/ (\(String(format: "%.1f", summary.seconds)) s of audio in \(String(format: "%.1f", seconds)) s, \(String(format: "%.0f", summary.seconds / max(seconds, 1e-9)))× real time)\n".data(using: .utf8)!)
+                }
+            } catch let error as AudioError {
+                failures += 1
+                FileHandle.standardError.write("Error: \(error)\n".data(using: .utf8)!)
+            }
+        }
+        if json {
+            struct Report: Encodable { var model: String; var band: String; var modelLoadSeconds: Double; var songs: [Separator.FileSummary] }
+            try printJSON(Report(model: path, band: band, modelLoadSeconds: loadSeconds, songs: summaries))
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+}
