@@ -23,6 +23,7 @@ let package = Package(
                        providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMalloc"),  // glibc's mallopt (no package: part of libc6-dev)
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
 
@@ -33,7 +34,7 @@ let package = Package(
 
         // Command line.
         .executableTarget(name: "vox", dependencies: [
-            "VoxAudio", "VoxSpectral", "VoxSeparation",
+            "VoxAudio", "VoxSpectral", "VoxSeparation", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks driver used by tools/bench (not a test).

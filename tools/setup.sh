@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # System libraries (headers + runtime) and the command-line tools the benchmarks compare against.
 PACKAGES=(pkg-config libsndfile1-dev libfftw3-dev libsoxr-dev libebur128-dev libopenblas-dev zlib1g-dev
-          sox ffmpeg python3-numpy python3-scipy)
+          sox ffmpeg python3-pip python3-numpy python3-scipy)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()
@@ -23,4 +23,6 @@ fi
 
 command -v swift >/dev/null || { echo "setup: Swift 6 is required (swift not found on PATH)" >&2; exit 1; }
 swift build -c release
+# The separation model (Spleeter 2stems, converted without TensorFlow).
+bash tools/install_models.sh
 echo "setup: done; the CLI is .build/release/vox"

@@ -4,10 +4,17 @@ import VoxSpectral
 
 /// Streams a mixture through a `MaskEstimator` into stems, in bounded memory, at the mixture's own sample rate.
 ///
-/// Pipeline per block: resample to the estimator's rate (if needed) → streaming STFT → segments of
-/// `segmentFrames` frames → masks → masked STFT of every stem but the last → streaming iSTFT → resample back. The
-/// last stem is the mixture minus the others, sample by sample, so the stems sum to the input exactly (to float
-/// rounding) whatever the masks. Memory: one segment of STFT frames plus resampler and overlap state.
+/// Pipeline per block: resample to the estimator's rate (if needed) → streaming STFT → windows of `segmentFrames`
+/// frames → masks → masked STFT of every stem but the last → streaming iSTFT → resample back. The last stem is the
+/// mixture minus the others, sample by sample, so the stems sum to the input exactly (to float rounding) whatever
+/// the masks. Memory: one window of STFT frames plus resampler and overlap state.
+///
+/// Consecutive windows overlap by `2C` frames (`C = contextFrames`): window k covers frames
+/// `[k·H − C − offset, k·H − C − offset + T)` with hop `H = T − 2C`. In each overlap the two windows' masks are
+/// cross-faded linearly, so a window's own edge frames (estimated with the least context) get weight near 0 and
+/// there is no seam. `contextFrames = 0` gives Spleeter's own hard segmentation (windows at multiples of T, the
+/// last zero-padded). The U-Net is shift-equivariant only for shifts that are multiples of its total stride
+/// (2⁶ = 64 frames), so offsets between window grids are meaningful in those units.
 public final class SeparationStream {
     public let estimator: MaskEstimator
     public let channelCount: Int
@@ -17,9 +24,16 @@ public final class SeparationStream {
     private var outResamplers: [Resampler]
     private let stft: StreamingSTFT
     private var istfts: [StreamingISTFT]
-    /// Pending STFT frames of the current segment, per channel, interleaved complex.
-    private var pending: [[Float]]
-    private var pendingFrames = 0
+    /// STFT frames from absolute frame `bufferStart` on, per channel, interleaved complex.
+    private var frameBuffer: [[Float]]
+    private var bufferStart = 0
+    private var framesAnalysed = 0
+    /// Next window to evaluate.
+    private var nextWindow = 0
+    private let contextFrames: Int
+    private let windowOffset: Int
+    /// Masks of the previous window over its last `2C` frames, per non-last stem, `(channels, 2C, bins)`.
+    private var overlapMasks: [[Float]]? = nil
     /// Mixture samples (input rate) not yet matched by stem output.
     private var mixtureFIFO: [[Float]]
     /// Stem output (input rate) not yet matched, per non-last stem.
@@ -28,7 +42,15 @@ public final class SeparationStream {
     private var modelRateFrames = 0
     private var finished = false
 
-    public init(estimator: MaskEstimator, channelCount: Int, sampleRate: Double) throws {
+    /// - Parameters:
+    ///   - contextFrames: frames of context on each side of the part of a window that is used (0: hard segments).
+    ///   - windowOffset: shifts the window grid by this many frames (for consistency checks).
+    public init(estimator: MaskEstimator, channelCount: Int, sampleRate: Double, contextFrames: Int = 64,
+                windowOffset: Int = 0) throws {
+        precondition(contextFrames >= 0 && 2 * contextFrames < estimator.segmentFrames)
+        precondition(windowOffset >= 0 && windowOffset < estimator.segmentFrames - 2 * contextFrames)
+        self.contextFrames = contextFrames
+        self.windowOffset = windowOffset
         self.estimator = estimator
         self.channelCount = channelCount
         self.sampleRate = sampleRate
@@ -42,7 +64,7 @@ public final class SeparationStream {
         istfts = (0..<others).map { _ in
             StreamingISTFT(configuration: estimator.stftConfiguration, channelCount: channelCount, sampleRate: modelRate)
         }
-        pending = Array(repeating: [], count: channelCount)
+        frameBuffer = Array(repeating: [], count: channelCount)
         mixtureFIFO = Array(repeating: [], count: channelCount)
         stemFIFO = Array(repeating: Array(repeating: [], count: channelCount), count: others)
     }
@@ -73,38 +95,102 @@ public final class SeparationStream {
         return drain()
     }
 
+    /// Window hop in frames.
+    private var hopFrames: Int { estimator.segmentFrames - 2 * contextFrames }
+    /// First frame of window k (absolute; negative at the start).
+    private func windowStart(_ k: Int) -> Int { k * hopFrames - contextFrames - windowOffset }
+
     private func addFrames(_ spec: ComplexSpectrogram, final: Bool) {
         let rowFloats = 2 * spec.binCount
-        var t = 0
-        while t < spec.frameCount {
-            let take = min(spec.frameCount - t, estimator.segmentFrames - pendingFrames)
-            for c in 0..<channelCount {
-                let start = spec.offset(channel: c, frame: t)
-                pending[c].append(contentsOf: spec.data[start..<(start + take * rowFloats)])
-            }
-            pendingFrames += take
-            t += take
-            if pendingFrames == estimator.segmentFrames { processSegment() }
+        for c in 0..<channelCount {
+            let start = spec.offset(channel: c, frame: 0)
+            frameBuffer[c].append(contentsOf: spec.data[start..<(start + spec.frameCount * rowFloats)])
         }
-        if final && pendingFrames > 0 { processSegment() }
+        framesAnalysed += spec.frameCount
+        // Window k emits frames up to the start of window k+1. Evaluate every window whose frames have all arrived;
+        // at the end, every window that starts before the last frame.
+        while true {
+            let start = windowStart(nextWindow)
+            if final ? start >= framesAnalysed : start + estimator.segmentFrames > framesAnalysed { break }
+            processWindow(nextWindow, binCount: spec.binCount, final: final)
+            nextWindow += 1
+        }
     }
 
-    private func processSegment() {
+    private func processWindow(_ k: Int, binCount bins: Int, final: Bool) {
         let cfg = estimator.stftConfiguration
-        let segment = ComplexSpectrogram(configuration: cfg, channelCount: channelCount, frameCount: pendingFrames,
-                                         sampleRate: Double(estimator.sampleRate), data: pending.flatMap { $0 })
-        let masks = estimator.masks(for: segment)
+        let T = estimator.segmentFrames, rowFloats = 2 * bins, C = contextFrames
+        let first = windowStart(k)
+        // Assemble T frames; frames before 0 or past the end are zero.
+        var data = [Float](repeating: 0, count: channelCount * T * rowFloats)
+        data.withUnsafeMutableBufferPointer { d in
+            for c in 0..<channelCount {
+                frameBuffer[c].withUnsafeBufferPointer { f in
+                    for t in 0..<T {
+                        let a = first + t
+                        guard a >= bufferStart && a < framesAnalysed else { continue }
+                        (d.baseAddress! + (c * T + t) * rowFloats).update(from: f.baseAddress! + (a - bufferStart) * rowFloats, count: rowFloats)
+                    }
+                }
+            }
+        }
+        let window = ComplexSpectrogram(configuration: cfg, channelCount: channelCount, frameCount: T,
+                                        sampleRate: Double(estimator.sampleRate), data: data)
+        var masks = estimator.masks(for: window)
+        // Cross-fade the first 2C frames with the previous window's tail.
+        if C > 0, let previous = overlapMasks {
+            for s in 0..<masks.count {
+                for c in 0..<channelCount {
+                    for j in 0..<(2 * C) {
+                        let phase = (Float(j) + 0.5) / Float(2 * C)
+                        let wCurrent = phase * phase * (3 - 2 * phase)  // smoothstep: edge frames get little weight
+                        let cur = (c * T + j) * bins, prev = (c * 2 * C + j) * bins
+                        for b in 0..<bins { masks[s][cur + b] = wCurrent * masks[s][cur + b] + (1 - wCurrent) * previous[s][prev + b] }
+                    }
+                }
+            }
+        }
+        // Keep this window's last 2C frames for the next one; emit the rest (all of it if this is the last window).
+        let emitWindowFrames = final && first + T >= framesAnalysed ? T : T - 2 * C
+        if C > 0 {
+            overlapMasks = masks.map { m in
+                var tail = [Float](repeating: 0, count: channelCount * 2 * C * bins)
+                for c in 0..<channelCount {
+                    let src = (c * T + T - 2 * C) * bins
+                    tail.replaceSubrange((c * 2 * C * bins)..<((c + 1) * 2 * C * bins), with: m[src..<(src + 2 * C * bins)])
+                }
+                return tail
+            }
+        }
+        let lo = max(0, first), hi = min(framesAnalysed, first + emitWindowFrames)
+        let count = max(0, hi - lo)
         for (s, mask) in masks.enumerated() {
-            var masked = segment
-            masked.data.withUnsafeMutableBufferPointer { d in
-                mask.withUnsafeBufferPointer { m in
-                    for i in 0..<m.count { d[2 * i] *= m[i]; d[2 * i + 1] *= m[i] }
+            var masked = ComplexSpectrogram(configuration: cfg, channelCount: channelCount, frameCount: count,
+                                            sampleRate: Double(estimator.sampleRate))
+            masked.data.withUnsafeMutableBufferPointer { out in
+                window.data.withUnsafeBufferPointer { d in
+                    mask.withUnsafeBufferPointer { m in
+                        for c in 0..<channelCount {
+                            for t in 0..<count {
+                                let src = (c * T + lo + t - first) * bins
+                                let dst = (c * count + t) * bins
+                                for b in 0..<bins {
+                                    out[2 * (dst + b)] = d[2 * (src + b)] * m[src + b]
+                                    out[2 * (dst + b) + 1] = d[2 * (src + b) + 1] * m[src + b]
+                                }
+                            }
+                        }
+                    }
                 }
             }
             deliver(istfts[s].push(masked), stem: s, final: false)
         }
-        for c in 0..<channelCount { pending[c].removeAll(keepingCapacity: true) }
-        pendingFrames = 0
+        // Drop frames no later window needs.
+        let keepFrom = max(bufferStart, min(framesAnalysed, windowStart(k + 1)))
+        if keepFrom > bufferStart {
+            for c in 0..<channelCount { frameBuffer[c].removeFirst((keepFrom - bufferStart) * rowFloats) }
+            bufferStart = keepFrom
+        }
     }
 
     /// Moves model-rate stem samples (back to the input rate) into the stem FIFOs.
@@ -138,12 +224,23 @@ public final class SeparationStream {
 /// Separates files and buffers with a `MaskEstimator`.
 public struct Separator {
     public let estimator: MaskEstimator
+    /// Context frames on each side of each window's used part (see `SeparationStream`); 0 = hard segments.
+    public var contextFrames: Int
 
-    public init(estimator: MaskEstimator) { self.estimator = estimator }
+    public init(estimator: MaskEstimator, contextFrames: Int = 64) {
+        self.estimator = estimator
+        self.contextFrames = contextFrames
+    }
 
     /// Stems of an in-memory mixture, by name, each the mixture's length, rate and channel count.
     public func separate(_ mixture: AudioBuffer) throws -> [String: AudioBuffer] {
-        let stream = try SeparationStream(estimator: estimator, channelCount: mixture.channelCount, sampleRate: mixture.sampleRate)
+        try separate(mixture, windowOffset: 0)
+    }
+
+    /// As `separate(_:)`, with the window grid shifted by `windowOffset` frames.
+    public func separate(_ mixture: AudioBuffer, windowOffset: Int) throws -> [String: AudioBuffer] {
+        let stream = try SeparationStream(estimator: estimator, channelCount: mixture.channelCount, sampleRate: mixture.sampleRate,
+                                          contextFrames: contextFrames, windowOffset: windowOffset)
         var outs = stream.push(mixture)
         let tail = stream.finish()
         for s in 0..<outs.count { outs[s].append(tail[s]) }
@@ -165,7 +262,8 @@ public struct Separator {
                              blockFrames: Int = 1 << 17, progress: (Int64, Int64) -> Void = { _, _ in }) throws -> FileSummary {
         let reader = try AudioFileReader(path: inputPath)
         let info = reader.info
-        let stream = try SeparationStream(estimator: estimator, channelCount: info.channelCount, sampleRate: Double(info.sampleRate))
+        let stream = try SeparationStream(estimator: estimator, channelCount: info.channelCount, sampleRate: Double(info.sampleRate),
+                                          contextFrames: contextFrames)
         var writers = [AudioFileWriter]()
         var paths = [String: String]()
         do {

@@ -17,16 +17,22 @@ public final class SpleeterMaskEstimator: MaskEstimator {
     public var stems: [String] { configuration.stems }
     public var sampleRate: Int { configuration.sampleRate }
     public let stftConfiguration: STFTConfiguration
-    public var segmentFrames: Int { configuration.segmentFrames }
+    /// Frames per network evaluation: the model's T (512) by default; the U-Net is fully convolutional, so any
+    /// multiple of 64 works, and longer windows need less overlap per frame.
+    public let segmentFrames: Int
 
     let weights: [UNetWeights]
     private let workspaces: [UNetWorkspace]
 
     /// - Throws: `AudioError` if the model's config or tensors do not fit.
-    public init(model: VoxModelFile, band: MaskBand = .full, path: String = "model") throws {
+    public init(model: VoxModelFile, band: MaskBand = .full, windowFrames: Int? = nil, path: String = "model") throws {
         let cfg = try SpleeterConfiguration(json: model.config, path: path)
         configuration = cfg
         self.band = band
+        segmentFrames = windowFrames ?? cfg.segmentFrames
+        guard segmentFrames >= 64, segmentFrames % 64 == 0 else {
+            throw AudioError(.invalidArgument, "window of \(segmentFrames) frames: must be a positive multiple of 64")
+        }
         stftConfiguration = try STFTConfiguration(fftSize: cfg.fftSize, hopSize: cfg.hopSize,
                                                   window: .hann, center: false, leadingPadding: cfg.leadingPadding)
         weights = try cfg.stems.map { try UNetWeights(model: model, stem: $0, configuration: cfg) }
@@ -37,7 +43,7 @@ public final class SpleeterMaskEstimator: MaskEstimator {
 
     /// Network input `[T, F, C]`: magnitudes of the segment (zero-padded to T frames).
     func networkInput(_ segment: ComplexSpectrogram) -> [Float] {
-        let T = configuration.segmentFrames, F = configuration.frequencyBins, C = configuration.channels
+        let T = segmentFrames, F = configuration.frequencyBins, C = configuration.channels
         let bins = segment.binCount
         var x = [Float](repeating: 0, count: T * F * C)
         let sourceChannels = segment.channelCount
@@ -71,8 +77,8 @@ public final class SpleeterMaskEstimator: MaskEstimator {
     }
 
     /// Per-stem network estimates `[T, F, C]` for a segment, the stems' U-Nets in parallel.
-    func estimates(_ input: [Float]) -> [[Float]] {
-        let T = configuration.segmentFrames, F = configuration.frequencyBins, C = configuration.channels
+    public func estimates(_ input: [Float]) -> [[Float]] {
+        let T = segmentFrames, F = configuration.frequencyBins, C = configuration.channels
         let S = stems.count
         var results = [[Float]](repeating: [], count: S)
         results.withUnsafeMutableBufferPointer { res in

@@ -206,7 +206,10 @@ private func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width
                                 let ix = 2 * c + kw - 1
                                 let d = dst + (kh * 5 + kw) * cin
                                 if iy < 0 || iy >= h || ix < 0 || ix >= w {
-                                    d.update(repeating: 0, count: cin)
+                                    for ci in 0..<cin { d[ci] = 0 }
+                                } else if cin <= 8 {
+                                    let src = x.baseAddress! + (iy * w + ix) * cin
+                                    for ci in 0..<cin { d[ci] = src[ci] }  // a call to memcpy costs more than 2 floats
                                 } else {
                                     d.update(from: x.baseAddress! + (iy * w + ix) * cin, count: cin)
                                 }
@@ -261,7 +264,7 @@ private func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height 
                                 if ox < 0 || ox >= ow { continue }
                                 let o = output.baseAddress! + (oy * ow + ox) * cout
                                 let s = src + (kh * 5 + kw) * cout
-                                for co in 0..<cout { o[co] += s[co] }
+                                if cout == 1 { o[0] += s[0] } else { for co in 0..<cout { o[co] += s[co] } }
                             }
                         }
                     }
@@ -273,25 +276,34 @@ private func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height 
 }
 
 /// 4×4 convolution with dilation 2 and TF "same" padding (3 before, 3 after) from 1 channel to `channels`,
-/// sigmoid, times the input magnitudes.
+/// sigmoid, times the input magnitudes. Accumulates whole rows per tap so the inner loop is a vector multiply-add.
 private func maskLayer(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, kernel: [Float], bias: [Float],
                        channels: Int, input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) {
-    var acc = [Float](repeating: 0, count: channels)
-    for y in 0..<h {
-        for xo in 0..<w {
-            for c in 0..<channels { acc[c] = bias[c] }
+    let acc = UnsafeMutableBufferPointer<Float>.allocate(capacity: channels * w)
+    defer { acc.deallocate() }
+    kernel.withUnsafeBufferPointer { k in
+        for y in 0..<h {
+            for c in 0..<channels { (acc.baseAddress! + c * w).update(repeating: bias[c], count: w) }
             for kh in 0..<4 {
                 let iy = y + 2 * kh - 3
                 if iy < 0 || iy >= h { continue }
+                let row = x.baseAddress! + iy * w
                 for kw in 0..<4 {
-                    let ix = xo + 2 * kw - 3
-                    if ix < 0 || ix >= w { continue }
-                    let v = x[iy * w + ix]
-                    for c in 0..<channels { acc[c] += v * kernel[(kh * 4 + kw) * channels + c] }
+                    let shift = 2 * kw - 3
+                    let lo = max(0, -shift), hi = min(w, w - shift)
+                    for c in 0..<channels {
+                        let g = k[(kh * 4 + kw) * channels + c]
+                        let a = acc.baseAddress! + c * w
+                        for xo in lo..<hi { a[xo] += g * row[xo + shift] }
+                    }
                 }
             }
-            let o = (y * w + xo) * channels
-            for c in 0..<channels { output[o + c] = input[o + c] / (1 + expf(-acc[c])) }
+            let o = (y * w) * channels
+            for xo in 0..<w {
+                for c in 0..<channels {
+                    output[o + xo * channels + c] = input[o + xo * channels + c] / (1 + expf(-acc[c * w + xo]))
+                }
+            }
         }
     }
 }
