@@ -30,7 +30,9 @@ let package = Package(
         // Library layers: lower layers never import higher ones.
         .target(name: "VoxAudio", dependencies: ["CSndFile", "CSoxr"]),
         .target(name: "VoxSpectral", dependencies: ["VoxAudio", "CFFTW", "CZlib"]),
-        .target(name: "VoxSeparation", dependencies: ["VoxAudio", "VoxSpectral", "COpenBLAS"]),
+        .target(name: "VoxSeparation", dependencies: ["VoxAudio", "VoxSpectral", "COpenBLAS"],
+                // Network inference is ~100× slower unoptimised; tests of it would take minutes in debug.
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // Command line.
         .executableTarget(name: "vox", dependencies: [
@@ -42,7 +44,8 @@ let package = Package(
 
         .testTarget(name: "VoxAudioTests", dependencies: ["VoxAudio"]),
         .testTarget(name: "VoxSpectralTests", dependencies: ["VoxSpectral", "VoxAudio"]),
-        .testTarget(name: "VoxSeparationTests", dependencies: ["VoxSeparation", "VoxSpectral", "VoxAudio"]),
+        .testTarget(name: "VoxSeparationTests", dependencies: ["VoxSeparation", "VoxSpectral", "VoxAudio"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "VoxCLITests", dependencies: ["vox", "VoxAudio"]),
     ],
     swiftLanguageModes: [.v6]

@@ -22,8 +22,11 @@ public protocol MaskEstimator: AnyObject {
     var sampleRate: Int { get }
     /// Analysis parameters; the separator runs the STFT with them.
     var stftConfiguration: STFTConfiguration { get }
-    /// Frames handed to `masks(for:)` at a time (the last call may get fewer).
+    /// Frames handed to `masks(for:)` at a time (at most).
     var segmentFrames: Int { get }
-    /// Soft masks for every stem except the last, for one segment of the mixture STFT.
+    /// Segment lengths must be multiples of this (64 for a U-Net with six stride-2 layers).
+    var frameQuantum: Int { get }
+    /// Soft masks for every stem except the last, for one segment of the mixture STFT
+    /// (`frameCount` ≤ `segmentFrames`, a multiple of `frameQuantum`).
     func masks(for segment: ComplexSpectrogram) -> [[Float]]
 }

@@ -119,8 +119,15 @@ public final class SeparationStream {
 
     private func processWindow(_ k: Int, binCount bins: Int, final: Bool) {
         let cfg = estimator.stftConfiguration
-        let T = estimator.segmentFrames, rowFloats = 2 * bins, C = contextFrames
+        let rowFloats = 2 * bins, C = contextFrames
         let first = windowStart(k)
+        // The last window of an overlapping grid only needs to reach the end (rounded up to the estimator's
+        // quantum); Spleeter's hard segments always have full length, as in Spleeter.
+        var T = estimator.segmentFrames
+        if final && C > 0 && first + T > framesAnalysed {
+            let q = estimator.frameQuantum
+            T = min(T, max(q, (framesAnalysed - first + q - 1) / q * q))
+        }
         // Assemble T frames; frames before 0 or past the end are zero.
         var data = [Float](repeating: 0, count: channelCount * T * rowFloats)
         data.withUnsafeMutableBufferPointer { d in
@@ -141,7 +148,7 @@ public final class SeparationStream {
         if C > 0, let previous = overlapMasks {
             for s in 0..<masks.count {
                 for c in 0..<channelCount {
-                    for j in 0..<(2 * C) {
+                    for j in 0..<min(2 * C, T) {
                         let phase = (Float(j) + 0.5) / Float(2 * C)
                         let wCurrent = phase * phase * (3 - 2 * phase)  // smoothstep: edge frames get little weight
                         let cur = (c * T + j) * bins, prev = (c * 2 * C + j) * bins
@@ -152,7 +159,7 @@ public final class SeparationStream {
         }
         // Keep this window's last 2C frames for the next one; emit the rest (all of it if this is the last window).
         let emitWindowFrames = final && first + T >= framesAnalysed ? T : T - 2 * C
-        if C > 0 {
+        if C > 0 && T >= 2 * C {
             overlapMasks = masks.map { m in
                 var tail = [Float](repeating: 0, count: channelCount * 2 * C * bins)
                 for c in 0..<channelCount {
@@ -223,6 +230,12 @@ public final class SeparationStream {
 
 /// Separates files and buffers with a `MaskEstimator`.
 public struct Separator {
+    /// Default window for U-Net estimators in seamless mode: 2048 frames (47.6 s at 44.1 kHz / hop 1024)…
+    public static let seamlessWindowFrames = 2048
+    /// …with 192 frames of context on each side, about the reach of the deepest U-Net layer, so that no mask frame
+    /// depends much on where windows fall.
+    public static let seamlessContextFrames = 192
+
     public let estimator: MaskEstimator
     /// Context frames on each side of each window's used part (see `SeparationStream`); 0 = hard segments.
     public var contextFrames: Int

@@ -20,6 +20,7 @@ public final class SpleeterMaskEstimator: MaskEstimator {
     /// Frames per network evaluation: the model's T (512) by default; the U-Net is fully convolutional, so any
     /// multiple of 64 works, and longer windows need less overlap per frame.
     public let segmentFrames: Int
+    public let frameQuantum = 64
 
     let weights: [UNetWeights]
     private let workspaces: [UNetWorkspace]
@@ -43,7 +44,7 @@ public final class SpleeterMaskEstimator: MaskEstimator {
 
     /// Network input `[T, F, C]`: magnitudes of the segment (zero-padded to T frames).
     func networkInput(_ segment: ComplexSpectrogram) -> [Float] {
-        let T = segmentFrames, F = configuration.frequencyBins, C = configuration.channels
+        let T = segment.frameCount, F = configuration.frequencyBins, C = configuration.channels
         let bins = segment.binCount
         var x = [Float](repeating: 0, count: T * F * C)
         let sourceChannels = segment.channelCount
@@ -78,7 +79,9 @@ public final class SpleeterMaskEstimator: MaskEstimator {
 
     /// Per-stem network estimates `[T, F, C]` for a segment, the stems' U-Nets in parallel.
     public func estimates(_ input: [Float]) -> [[Float]] {
-        let T = segmentFrames, F = configuration.frequencyBins, C = configuration.channels
+        let F = configuration.frequencyBins, C = configuration.channels
+        let T = input.count / (F * C)
+        precondition(T % 64 == 0 && T <= segmentFrames, "segments must be multiples of 64 frames, at most \(segmentFrames)")
         let S = stems.count
         var results = [[Float]](repeating: [], count: S)
         results.withUnsafeMutableBufferPointer { res in
@@ -115,6 +118,7 @@ public final class SpleeterMaskEstimator: MaskEstimator {
     }
 
     public func masks(for segment: ComplexSpectrogram) -> [[Float]] {
+        precondition(segment.frameCount % frameQuantum == 0 && segment.frameCount <= segmentFrames)
         let input = networkInput(segment)
         let ratio = ratioMasks(estimates(input))
         return (0..<(stems.count - 1)).map { spectrogramMask(ratio[$0], segment: segment) }

@@ -185,7 +185,7 @@ private func normalize(_ x: [Float], count: Int, norm: UNetWeights.Norm, leaky: 
 }
 
 /// 5×5, stride 2, TF "same" padding (1 before, 2 after): output (H/2, W/2, Cout). im2col in row chunks + sgemm.
-private func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, conv: UNetWeights.Conv,
+func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, conv: UNetWeights.Conv,
                            output: UnsafeMutableBufferPointer<Float>, scratch: inout [Float]) {
     let oh = h / 2, ow = w / 2, cin = conv.inChannels, cout = conv.outChannels
     let k = 25 * cin
@@ -232,7 +232,7 @@ private func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width
 /// 5×5, stride 2 transposed convolution, TF "same": output (2H, 2W, Cout), `out[2i+kh−1, 2j+kw−1] += x[i, j]·k[kh, kw]`.
 /// The input may be the channel-concatenation of several parts (each [H, W, C_p]); each part is one GEMM into
 /// the per-pixel tap matrix, then taps are scattered into the output.
-private func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height h: Int, width w: Int,
+func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height h: Int, width w: Int,
                              deconv d: UNetWeights.Deconv, output: UnsafeMutableBufferPointer<Float>, scratch: inout [Float]) {
     let oh = 2 * h, ow = 2 * w, cout = d.outChannels
     let n = 25 * cout
@@ -277,7 +277,7 @@ private func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height 
 
 /// 4×4 convolution with dilation 2 and TF "same" padding (3 before, 3 after) from 1 channel to `channels`,
 /// sigmoid, times the input magnitudes. Accumulates whole rows per tap so the inner loop is a vector multiply-add.
-private func maskLayer(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, kernel: [Float], bias: [Float],
+func maskLayer(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, kernel: [Float], bias: [Float],
                        channels: Int, input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) {
     let acc = UnsafeMutableBufferPointer<Float>.allocate(capacity: channels * w)
     defer { acc.deallocate() }

@@ -52,9 +52,9 @@ case "stft": try benchSTFT()
 case "unet":
     // Times one U-Net segment evaluation per stem, single-threaded, on random magnitudes.
     let (m, path) = try ModelStore.load("spleeter-2stems")
-    let est = try SpleeterMaskEstimator(model: m, band: .full, path: path)
+    let est = try SpleeterMaskEstimator(model: m, band: .full, windowFrames: Int(option("window", 512)), path: path)
     var state: UInt64 = 7
-    let input = (0..<(512 * 1024 * 2)).map { _ in state ^= state << 13; state ^= state >> 7; state ^= state << 17; return Float(state >> 40) / 16_777_216 }
+    let input = (0..<(est.segmentFrames * 1024 * 2)).map { _ in state ^= state << 13; state ^= state >> 7; state ^= state << 17; return Float(state >> 40) / 16_777_216 }
     let scale = Float(option("scale", 1))
     let scaled = input.map { $0 * scale }
     for _ in 0..<3 {
@@ -67,13 +67,22 @@ case "offsets":
     let (m, path) = try ModelStore.load("spleeter-2stems")
     let est = try SpleeterMaskEstimator(model: m, band: .full, windowFrames: Int(option("window", 512)), path: path)
     let mix = try AudioFileReader.read(path: CommandLine.arguments[2])
-    for context in [64, 96, 128] {
+    for context in (CommandLine.arguments.contains("--contexts") ? [64, 128, 192, 256] : [Int(option("context", 64))]) {
         let sep = Separator(estimator: est, contextFrames: context)
         let a = try sep.separate(mix, windowOffset: 0)["vocals"]!
         let b = try sep.separate(mix, windowOffset: Int(option("shift", 128)) % (est.segmentFrames - 2 * context))["vocals"]!
         var s = 0.0, e = 0.0
         for c in 0..<a.channelCount { for i in 0..<a.frameCount { s += Double(a.channels[c][i] * a.channels[c][i]); let d = Double(a.channels[c][i] - b.channels[c][i]); e += d * d } }
         print("context \(context): SNR between grids \(10 * log10(s / e)) dB")
+        // Error energy by second (where the two grids differ).
+        let sr = Int(mix.sampleRate)
+        var rows = [(Int, Double)]()
+        for sec in 0..<(a.frameCount / sr) {
+            var es = 0.0
+            for c in 0..<a.channelCount { for i in (sec * sr)..<((sec + 1) * sr) { let d = Double(a.channels[c][i] - b.channels[c][i]); es += d * d } }
+            rows.append((sec, es / e))
+        }
+        print("  error share by second: " + rows.map { "\($0.0):\(Int($0.1 * 100))%" }.joined(separator: " "))
     }
 case "dump-bundle":
     let dir = CommandLine.arguments[2]
