@@ -6,7 +6,7 @@ public enum MaskBand: String, Sendable, CaseIterable {
     /// Spleeter's own behaviour: masks are 0 above the modelled band (everything there goes to the last stem).
     case spleeter
     /// Full band: above the modelled band each stem keeps, per frame and channel, its magnitude-weighted mean
-    /// mask over the top octave of the modelled band.
+    /// mask over the top eighth of the modelled band (9.6–11 kHz for Spleeter).
     case full
 }
 

@@ -32,8 +32,10 @@ public final class SeparationStream {
     private var nextWindow = 0
     private let contextFrames: Int
     private let windowOffset: Int
-    /// Masks of the previous window over its last `2C` frames, per non-last stem, `(channels, 2C, bins)`.
-    private var overlapMasks: [[Float]]? = nil
+    /// Stem spectrograms of the previous window over its last `2C` frames, per non-last stem,
+    /// `(channels, 2C, bins)` complex.
+    private var overlapTail: [[Float]]? = nil
+    private let wiener: WienerFilter?
     /// Mixture samples (input rate) not yet matched by stem output.
     private var mixtureFIFO: [[Float]]
     /// Stem output (input rate) not yet matched, per non-last stem.
@@ -45,8 +47,10 @@ public final class SeparationStream {
     /// - Parameters:
     ///   - contextFrames: frames of context on each side of the part of a window that is used (0: hard segments).
     ///   - windowOffset: shifts the window grid by this many frames (for consistency checks).
+    ///   - wienerIterations: EM iterations of the multichannel Wiener post-filter (0: soft masks only).
     public init(estimator: MaskEstimator, channelCount: Int, sampleRate: Double, contextFrames: Int = 64,
-                windowOffset: Int = 0) throws {
+                windowOffset: Int = 0, wienerIterations: Int = 0) throws {
+        wiener = wienerIterations > 0 ? WienerFilter(iterations: wienerIterations) : nil
         precondition(contextFrames >= 0 && 2 * contextFrames < estimator.segmentFrames)
         precondition(windowOffset >= 0 && windowOffset < estimator.segmentFrames - 2 * contextFrames)
         self.contextFrames = contextFrames
@@ -143,16 +147,33 @@ public final class SeparationStream {
         }
         let window = ComplexSpectrogram(configuration: cfg, channelCount: channelCount, frameCount: T,
                                         sampleRate: Double(estimator.sampleRate), data: data)
-        var masks = estimator.masks(for: window)
+        // Complex spectrogram of every non-last stem over the window: masked mixture, optionally Wiener-refined.
+        let masks = estimator.masks(for: window)
+        var outputs: [[Float]] = masks.map { m in
+            var y = [Float](repeating: 0, count: m.count * 2)
+            window.data.withUnsafeBufferPointer { d in
+                for i in 0..<m.count { y[2 * i] = d[2 * i] * m[i]; y[2 * i + 1] = d[2 * i + 1] * m[i] }
+            }
+            return y
+        }
+        if let wiener {
+            // The filter models every stem, the residual one included.
+            var residual = window.data
+            for y in outputs { for i in 0..<y.count { residual[i] -= y[i] } }
+            outputs.append(residual)
+            wiener.refine(mixture: window, sources: &outputs)
+            outputs.removeLast()
+        }
+        let planeFloats = T * rowFloats
         // Cross-fade the first 2C frames with the previous window's tail.
-        if C > 0, let previous = overlapMasks {
-            for s in 0..<masks.count {
+        if C > 0, let previous = overlapTail {
+            for s in 0..<outputs.count {
                 for c in 0..<channelCount {
                     for j in 0..<min(2 * C, T) {
                         let phase = (Float(j) + 0.5) / Float(2 * C)
                         let wCurrent = phase * phase * (3 - 2 * phase)  // smoothstep: edge frames get little weight
-                        let cur = (c * T + j) * bins, prev = (c * 2 * C + j) * bins
-                        for b in 0..<bins { masks[s][cur + b] = wCurrent * masks[s][cur + b] + (1 - wCurrent) * previous[s][prev + b] }
+                        let cur = c * planeFloats + j * rowFloats, prev = (c * 2 * C + j) * rowFloats
+                        for b in 0..<rowFloats { outputs[s][cur + b] = wCurrent * outputs[s][cur + b] + (1 - wCurrent) * previous[s][prev + b] }
                     }
                 }
             }
@@ -160,37 +181,25 @@ public final class SeparationStream {
         // Keep this window's last 2C frames for the next one; emit the rest (all of it if this is the last window).
         let emitWindowFrames = final && first + T >= framesAnalysed ? T : T - 2 * C
         if C > 0 && T >= 2 * C {
-            overlapMasks = masks.map { m in
-                var tail = [Float](repeating: 0, count: channelCount * 2 * C * bins)
+            overlapTail = outputs.map { y in
+                var tail = [Float](repeating: 0, count: channelCount * 2 * C * rowFloats)
                 for c in 0..<channelCount {
-                    let src = (c * T + T - 2 * C) * bins
-                    tail.replaceSubrange((c * 2 * C * bins)..<((c + 1) * 2 * C * bins), with: m[src..<(src + 2 * C * bins)])
+                    let src = c * planeFloats + (T - 2 * C) * rowFloats
+                    tail.replaceSubrange((c * 2 * C * rowFloats)..<((c + 1) * 2 * C * rowFloats), with: y[src..<(src + 2 * C * rowFloats)])
                 }
                 return tail
             }
         }
         let lo = max(0, first), hi = min(framesAnalysed, first + emitWindowFrames)
         let count = max(0, hi - lo)
-        for (s, mask) in masks.enumerated() {
-            var masked = ComplexSpectrogram(configuration: cfg, channelCount: channelCount, frameCount: count,
-                                            sampleRate: Double(estimator.sampleRate))
-            masked.data.withUnsafeMutableBufferPointer { out in
-                window.data.withUnsafeBufferPointer { d in
-                    mask.withUnsafeBufferPointer { m in
-                        for c in 0..<channelCount {
-                            for t in 0..<count {
-                                let src = (c * T + lo + t - first) * bins
-                                let dst = (c * count + t) * bins
-                                for b in 0..<bins {
-                                    out[2 * (dst + b)] = d[2 * (src + b)] * m[src + b]
-                                    out[2 * (dst + b) + 1] = d[2 * (src + b) + 1] * m[src + b]
-                                }
-                            }
-                        }
-                    }
-                }
+        for (s, y) in outputs.enumerated() {
+            var part = ComplexSpectrogram(configuration: cfg, channelCount: channelCount, frameCount: count,
+                                          sampleRate: Double(estimator.sampleRate))
+            for c in 0..<channelCount {
+                let src = c * planeFloats + (lo - first) * rowFloats
+                part.data.replaceSubrange((c * count * rowFloats)..<((c + 1) * count * rowFloats), with: y[src..<(src + count * rowFloats)])
             }
-            deliver(istfts[s].push(masked), stem: s, final: false)
+            deliver(istfts[s].push(part), stem: s, final: false)
         }
         // Drop frames no later window needs.
         let keepFrom = max(bufferStart, min(framesAnalysed, windowStart(k + 1)))
@@ -239,10 +248,13 @@ public struct Separator {
     public let estimator: MaskEstimator
     /// Context frames on each side of each window's used part (see `SeparationStream`); 0 = hard segments.
     public var contextFrames: Int
+    /// EM iterations of the multichannel Wiener post-filter (0: soft masks only).
+    public var wienerIterations: Int
 
-    public init(estimator: MaskEstimator, contextFrames: Int = 64) {
+    public init(estimator: MaskEstimator, contextFrames: Int = 64, wienerIterations: Int = 0) {
         self.estimator = estimator
         self.contextFrames = contextFrames
+        self.wienerIterations = wienerIterations
     }
 
     /// Stems of an in-memory mixture, by name, each the mixture's length, rate and channel count.
@@ -253,7 +265,8 @@ public struct Separator {
     /// As `separate(_:)`, with the window grid shifted by `windowOffset` frames.
     public func separate(_ mixture: AudioBuffer, windowOffset: Int) throws -> [String: AudioBuffer] {
         let stream = try SeparationStream(estimator: estimator, channelCount: mixture.channelCount, sampleRate: mixture.sampleRate,
-                                          contextFrames: contextFrames, windowOffset: windowOffset)
+                                          contextFrames: contextFrames, windowOffset: windowOffset,
+                                          wienerIterations: wienerIterations)
         var outs = stream.push(mixture)
         let tail = stream.finish()
         for s in 0..<outs.count { outs[s].append(tail[s]) }
@@ -276,7 +289,7 @@ public struct Separator {
         let reader = try AudioFileReader(path: inputPath)
         let info = reader.info
         let stream = try SeparationStream(estimator: estimator, channelCount: info.channelCount, sampleRate: Double(info.sampleRate),
-                                          contextFrames: contextFrames)
+                                          contextFrames: contextFrames, wienerIterations: wienerIterations)
         var writers = [AudioFileWriter]()
         var paths = [String: String]()
         do {

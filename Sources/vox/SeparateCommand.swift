@@ -25,6 +25,9 @@ struct SeparateCommand: ParsableCommand {
     @Option(help: "full: masks extended above the model's band (11 kHz for Spleeter) and overlapping windows with context (no seams); spleeter: Spleeter's own behaviour (masks 0 above the band, hard 512-frame segments).")
     var band: String = "full"
 
+    @Option(help: "EM iterations of the multichannel Wiener post-filter (0: soft masks only).")
+    var wiener = 0
+
     @Option(help: "Output format: wav (32-bit float) or flac (24-bit).")
     var format = "wav"
 
@@ -48,7 +51,9 @@ struct SeparateCommand: ParsableCommand {
         // result hardly depends on where windows fall (46 dB SNR between grids shifted by 320 frames, 3-minute song).
         let spleeterMode = maskBand == .spleeter
         let estimator = try SpleeterMaskEstimator(model: m, band: maskBand, windowFrames: spleeterMode ? nil : Separator.seamlessWindowFrames, path: path)
-        let separator = Separator(estimator: estimator, contextFrames: spleeterMode ? 0 : Separator.seamlessContextFrames)
+        guard (0...10).contains(wiener) else { throw ValidationError("--wiener must be 0…10") }
+        let separator = Separator(estimator: estimator, contextFrames: spleeterMode ? 0 : Separator.seamlessContextFrames,
+                                  wienerIterations: wiener)
         let loadSeconds = Date().timeIntervalSince(loadStart)
         var summaries = [Separator.FileSummary]()
         var failures = 0

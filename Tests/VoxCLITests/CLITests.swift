@@ -18,10 +18,13 @@ final class CLITests: XCTestCase {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vox").path
     }
 
-    private func vox(_ args: String...) throws -> Result {
+    private func vox(_ args: String...) throws -> Result { try vox(args, environment: [:]) }
+
+    private func vox(_ args: [String], environment: [String: String]) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: voxPath)
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -156,5 +159,51 @@ final class CLITests: XCTestCase {
         let before = files()
         assertCleanFailure(try vox("spectrogram", src, "-o", "\(dir)/s.jpg"), mentions: "s.jpg", "png", before: before)
         assertCleanFailure(try vox("spectrogram", "\(dir)/none.wav", "-o", "\(dir)/t.png"), mentions: "none.wav", "no such file", before: before)
+    }
+
+    func testSeparateWithoutModelSaysHowToInstall() throws {
+        let song = try fixture("song.wav")
+        let before = files()
+        let emptyStore = dir + "/no-models"
+        let r = try vox(["separate", song, "-o", "\(dir)/sep"], environment: ["VOX_MODELS": emptyStore])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("tools/setup.sh"), r.stderr)
+        XCTAssertEqual(files(), before)
+    }
+
+    func testSeparateBadInputsLeaveNothing() throws {
+        guard FileManager.default.fileExists(atPath: NSHomeDirectory() + "/.local/share/vox/models/spleeter-2stems.voxmodel")
+                || ProcessInfo.processInfo.environment["VOX_MODELS"] != nil else {
+            throw XCTSkip("spleeter-2stems is not installed (bash tools/setup.sh installs it)")
+        }
+        let text = "\(dir)/notes.wav"
+        try Data("not audio".utf8).write(to: URL(fileURLWithPath: text))
+        let before = files()
+        assertCleanFailure(try vox("separate", text, "-o", "\(dir)/sep"), mentions: "notes.wav", "not a recognised audio file", before: before)
+        assertCleanFailure(try vox("separate", "\(dir)/missing.flac", "-o", "\(dir)/sep"), mentions: "missing.flac", "no such file", before: before)
+        let r = try vox("separate", text, text, "--flat", "-o", "\(dir)/sep")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--flat takes exactly one song"), r.stderr)
+    }
+
+    func testSeparateWritesStemsThatSumToTheMixture() throws {
+        guard FileManager.default.fileExists(atPath: NSHomeDirectory() + "/.local/share/vox/models/spleeter-2stems.voxmodel") else {
+            throw XCTSkip("spleeter-2stems is not installed (bash tools/setup.sh installs it)")
+        }
+        // Mono, 22.05 kHz: resampled in and out, one channel back.
+        let song = try fixture("mono.wav", channels: 1, rate: 22050, frames: 44100)
+        let r = try vox("separate", song, "-o", "\(dir)/sep", "--json")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let vocals = try AudioFileReader.read(path: "\(dir)/sep/mono/vocals.wav")
+        let accompaniment = try AudioFileReader.read(path: "\(dir)/sep/mono/accompaniment.wav")
+        let mix = try AudioFileReader.read(path: song)
+        XCTAssertEqual(vocals.channelCount, 1)
+        XCTAssertEqual(vocals.sampleRate, 22050)
+        XCTAssertEqual(vocals.frameCount, mix.frameCount)
+        var err: Float = 0
+        for i in 0..<mix.frameCount { err = max(err, abs(vocals.channels[0][i] + accompaniment.channels[0][i] - mix.channels[0][i])) }
+        XCTAssertLessThanOrEqual(err, 1e-6)
+        let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual((summary["songs"] as! [[String: Any]]).count, 1)
     }
 }
