@@ -148,8 +148,7 @@ public final class SeparationStream {
         let window = ComplexSpectrogram(configuration: cfg, channelCount: channelCount, frameCount: T,
                                         sampleRate: Double(estimator.sampleRate), data: data)
         // Complex spectrogram of every non-last stem over the window: masked mixture, optionally Wiener-refined.
-        let masks = estimator.masks(for: window)
-        var outputs: [[Float]] = masks.map { m in
+        var outputs: [[Float]] = estimator.masks(for: window).map { m in
             var y = [Float](repeating: 0, count: m.count * 2)
             window.data.withUnsafeBufferPointer { d in
                 for i in 0..<m.count { y[2 * i] = d[2 * i] * m[i]; y[2 * i + 1] = d[2 * i + 1] * m[i] }

@@ -100,27 +100,34 @@ public final class SpleeterMaskEstimator: MaskEstimator {
         return results
     }
 
-    /// Ratio masks in network layout `[T, F, C]` for every stem.
+    /// Ratio masks in network layout `[T, F, C]` for every stem, computed in place of the estimates.
     func ratioMasks(_ estimates: [[Float]]) -> [[Float]] {
-        let n = estimates[0].count
-        let S = estimates.count
+        var m = estimates
+        let n = m[0].count, S = m.count
         let eps: Float = 1e-10
-        let p = configuration.separationExponent
-        var powered = estimates
-        if p == 2 {
-            for s in 0..<S { for i in 0..<n { powered[s][i] = estimates[s][i] * estimates[s][i] } }
-        } else {
-            for s in 0..<S { for i in 0..<n { powered[s][i] = powf(estimates[s][i], Float(p)) } }
-        }
+        let p = Float(configuration.separationExponent)
         var total = [Float](repeating: eps, count: n)
-        for s in 0..<S { for i in 0..<n { total[i] += powered[s][i] } }
-        return powered.map { e in (0..<n).map { (e[$0] + eps / Float(S)) / total[$0] } }
+        for s in 0..<S {
+            m[s].withUnsafeMutableBufferPointer { e in
+                for i in 0..<n {
+                    let v = p == 2 ? e[i] * e[i] : powf(e[i], p)
+                    e[i] = v
+                    total[i] += v
+                }
+            }
+        }
+        let share = eps / Float(S)
+        for s in 0..<S {
+            m[s].withUnsafeMutableBufferPointer { e in
+                for i in 0..<n { e[i] = (e[i] + share) / total[i] }
+            }
+        }
+        return m
     }
 
     public func masks(for segment: ComplexSpectrogram) -> [[Float]] {
         precondition(segment.frameCount % frameQuantum == 0 && segment.frameCount <= segmentFrames)
-        let input = networkInput(segment)
-        let ratio = ratioMasks(estimates(input))
+        let ratio = ratioMasks(estimates(networkInput(segment)))
         return (0..<(stems.count - 1)).map { spectrogramMask(ratio[$0], segment: segment) }
     }
 

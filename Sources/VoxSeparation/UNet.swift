@@ -87,12 +87,12 @@ final class UNetWeights: Sendable {
 final class UNetWorkspace {
     /// Encoder outputs before normalisation (`conv_i`), kept for the skip connections.
     var convOut: [[Float]] = []
-    /// Normalised and activated encoder outputs, decoder outputs.
+    /// Normalised and activated encoder output feeding the next convolution.
     var act: [Float] = []
-    var up: [[Float]] = []
+    /// Decoder outputs, ping-pong: deconv i writes `decoded[i % 2]` and reads `decoded[(i + 1) % 2]`.
+    var decoded: [[Float]] = [[], []]
     /// im2col / GEMM scratch.
     var columns: [Float] = []
-    var decoded: [Float] = []
 
     static func ensure(_ a: inout [Float], _ n: Int) { if a.count < n { a = [Float](repeating: 0, count: n) } }
 }
@@ -104,7 +104,7 @@ final class UNetWorkspace {
 ///   - output: receives the stem's magnitude estimate `[T, F, C]` = sigmoid(mask) · input.
 func evaluateUNet(_ w: UNetWeights, input: UnsafeBufferPointer<Float>, height: Int, width: Int,
                   output: UnsafeMutableBufferPointer<Float>, workspace ws: UNetWorkspace) {
-    if ws.convOut.count != 6 { ws.convOut = Array(repeating: [], count: 6); ws.up = Array(repeating: [], count: 6) }
+    if ws.convOut.count != 6 { ws.convOut = Array(repeating: [], count: 6) }
     var h = height, wd = width
     // Encoder.
     for i in 0..<6 {
@@ -128,30 +128,48 @@ func evaluateUNet(_ w: UNetWeights, input: UnsafeBufferPointer<Float>, height: I
     for i in 0..<6 {
         let d = w.decoder[i]
         let oh = h * 2, ow = wd * 2
-        UNetWorkspace.ensure(&ws.up[i], oh * ow * d.outChannels)
-        ws.up[i].withUnsafeMutableBufferPointer { out in
+        let current = i % 2, previous = 1 - current
+        UNetWorkspace.ensure(&ws.decoded[current], oh * ow * d.outChannels)
+        var out = ws.decoded[current]
+        ws.decoded[current] = []  // hold the storage uniquely in `out` while the other buffer is read
+        out.withUnsafeMutableBufferPointer { o in
             if i == 0 {
                 ws.convOut[5].withUnsafeBufferPointer { x in
-                    deconv2dStride2(parts: [(x, d.inChannels)], height: h, width: wd, deconv: d, output: out, scratch: &ws.columns)
+                    deconv2dStride2(parts: [(x, d.inChannels)], height: h, width: wd, deconv: d, output: o, scratch: &ws.columns)
                 }
             } else {
                 let skipChannels = d.inChannels / 2
                 ws.convOut[5 - i].withUnsafeBufferPointer { skip in
-                    ws.decoded.withUnsafeBufferPointer { prev in
+                    ws.decoded[previous].withUnsafeBufferPointer { prev in
                         deconv2dStride2(parts: [(skip, skipChannels), (prev, skipChannels)], height: h, width: wd,
-                                        deconv: d, output: out, scratch: &ws.columns)
+                                        deconv: d, output: o, scratch: &ws.columns)
                     }
                 }
             }
+            h = oh; wd = ow
+            // ReLU, then bn_{7+i}, in place.
+            normalizeInPlace(o, count: h * wd * d.outChannels, norm: w.norms[6 + i])
         }
-        h = oh; wd = ow
-        // ReLU, then bn_{7+i}.
-        normalize(ws.up[i], count: h * wd * d.outChannels, norm: w.norms[6 + i], leaky: 0, relu: true, into: &ws.decoded)
+        ws.decoded[current] = out
     }
     // Mask: sigmoid(4×4 dilated conv of bn12) × input.
-    ws.decoded.withUnsafeBufferPointer { x in
+    ws.decoded[1].withUnsafeBufferPointer { x in  // deconv 6 (i = 5) wrote buffer 1
         maskLayer(x, height: h, width: wd, kernel: w.maskKernel, bias: w.maskBias, channels: w.inputChannels,
                   input: input, output: output)
+    }
+}
+
+/// Decoder order in place: `x = max(x, 0)·scale + shift` per channel.
+private func normalizeInPlace(_ x: UnsafeMutableBufferPointer<Float>, count: Int, norm: UNetWeights.Norm) {
+    let c = norm.scale.count
+    norm.scale.withUnsafeBufferPointer { s in
+        norm.shift.withUnsafeBufferPointer { b in
+            var i = 0
+            while i < count {
+                for k in 0..<c { x[i + k] = max(x[i + k], 0) * s[k] + b[k] }
+                i += c
+            }
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import VoxSpectral
 
@@ -28,83 +29,97 @@ public struct WienerFilter: Sendable {
     ///   - sources: per stem (all stems, summing to the mixture), `(C, T, bins)` complex interleaved; updated in place.
     public func refine(mixture: ComplexSpectrogram, sources: inout [[Float]]) {
         guard iterations > 0 else { return }
-        let C = mixture.channelCount, T = mixture.frameCount, F = mixture.binCount, S = sources.count
-        // Scale as norbert does, so that λ and ε mean the same whatever the level.
+        let C = mixture.channelCount, T = mixture.frameCount, F = mixture.binCount
+        // norbert scales the signals so that λ and ε mean the same whatever the level; scaling λ and ε by the
+        // square of that factor instead is equivalent (v ∝ |y|², R is scale-free) and copies nothing.
         var peak: Float = 0
         for v in mixture.data { peak = max(peak, abs(v)) }
         let scale = max(1, peak / 10)
-        let x = mixture.data.map { $0 / scale }
-        for s in 0..<S { for i in 0..<sources[s].count { sources[s][i] /= scale } }
+        let power = scale * scale
         if C == 2 {
-            stereo(x: x, T: T, F: F, sources: &sources)
+            stereo(x: mixture.data, T: T, F: F, sources: &sources, lambda: regularization * power, eps: epsilon * power)
         } else {
-            mono(x: x, C: C, T: T, F: F, sources: &sources)
+            mono(x: mixture.data, C: C, T: T, F: F, sources: &sources, lambda: regularization * power)
         }
-        for s in 0..<S { for i in 0..<sources[s].count { sources[s][i] *= scale } }
     }
 
-    /// Full-rank 2×2 model.
-    private func stereo(x: [Float], T: Int, F: Int, sources y: inout [[Float]]) {
+    /// Full-rank 2×2 model. The M step runs one source per core, the E step splits frames between cores.
+    private func stereo(x: [Float], T: Int, F: Int, sources y: inout [[Float]], lambda: Float, eps: Float) {
         let S = y.count
         let plane = T * F  // complex values per channel
-        var v = [[Float]](repeating: [Float](repeating: 0, count: plane), count: S)
-        // R_j(f): r11, r22 (real), r12 (complex) per bin.
-        var r11 = [[Float]](repeating: [Float](repeating: 0, count: F), count: S)
-        var r22 = r11, r12re = r11, r12im = r11
-        for _ in 0..<iterations {
-            // M step.
-            for s in 0..<S {
-                var a = [Double](repeating: 0, count: F), d = a, bre = a, bim = a, vs = a
-                y[s].withUnsafeBufferPointer { ys in
-                    for t in 0..<T {
-                        for f in 0..<F {
-                            let i = t * F + f
-                            let l = 2 * i, r = 2 * (plane + i)
-                            let lre = ys[l], lim = ys[l + 1], rre = ys[r], rim = ys[r + 1]
-                            let pl = lre * lre + lim * lim, pr = rre * rre + rim * rim
-                            let vv = 0.5 * (pl + pr)
-                            v[s][i] = vv
-                            a[f] += Double(pl); d[f] += Double(pr)
-                            // y_l · conj(y_r)
-                            bre[f] += Double(lre * rre + lim * rim); bim[f] += Double(lim * rre - lre * rim)
-                            vs[f] += Double(vv)
+        // v[s·plane + i]; R per source and bin: r11, r22, r12 (re, im) at [(s·F + f)·4 + k].
+        var v = [Float](repeating: 0, count: S * plane)
+        var R = [Float](repeating: 0, count: S * F * 4)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        var yPointers = [UnsafeMutablePointer<Float>]()
+        for s in 0..<S { yPointers.append(y[s].withUnsafeMutableBufferPointer { $0.baseAddress! }) }
+        // The arrays in `y` are not resized or copied below, so their storage stays put.
+        withExtendedLifetime(y) {
+            x.withUnsafeBufferPointer { xb in
+                v.withUnsafeMutableBufferPointer { vb in
+                    R.withUnsafeMutableBufferPointer { rb in
+                        let X = UnsafeSendable(xb.baseAddress!), V = UnsafeSendable(vb.baseAddress!)
+                        let RR = UnsafeSendable(rb.baseAddress!), Y = UnsafeSendable(yPointers)
+                        for _ in 0..<iterations {
+                            // M step.
+                            DispatchQueue.concurrentPerform(iterations: S) { s in
+                                let ys = Y.value[s], vs = V.value + s * plane
+                                var a = [Double](repeating: 0, count: F), d = a, bre = a, bim = a, w = a
+                                for t in 0..<T {
+                                    for f in 0..<F {
+                                        let i = t * F + f
+                                        let l = 2 * i, r = 2 * (plane + i)
+                                        let lre = ys[l], lim = ys[l + 1], rre = ys[r], rim = ys[r + 1]
+                                        let pl = lre * lre + lim * lim, pr = rre * rre + rim * rim
+                                        let vv = 0.5 * (pl + pr)
+                                        vs[i] = vv
+                                        a[f] += Double(pl); d[f] += Double(pr)
+                                        bre[f] += Double(lre * rre + lim * rim); bim[f] += Double(lim * rre - lre * rim)
+                                        w[f] += Double(vv)
+                                    }
+                                }
+                                let rs = RR.value + s * F * 4
+                                for f in 0..<F {
+                                    let n = Double(eps) + w[f]
+                                    rs[4 * f] = Float(a[f] / n); rs[4 * f + 1] = Float(d[f] / n)
+                                    rs[4 * f + 2] = Float(bre[f] / n); rs[4 * f + 3] = Float(bim[f] / n)
+                                }
+                            }
+                            // E step.
+                            DispatchQueue.concurrentPerform(iterations: cores) { job in
+                                let x = X.value, v = V.value, R = RR.value
+                                for t in (T * job / cores)..<(T * (job + 1) / cores) {
+                                    for f in 0..<F {
+                                        let i = t * F + f
+                                        var ca = lambda, cd = lambda, cbre: Float = 0, cbim: Float = 0
+                                        for s in 0..<S {
+                                            let vv = v[s * plane + i], r = R + (s * F + f) * 4
+                                            ca += vv * r[0]; cd += vv * r[1]; cbre += vv * r[2]; cbim += vv * r[3]
+                                        }
+                                        // Inverse of the Hermitian [[ca, cb], [cb*, cd]].
+                                        let det = max(ca * cd - (cbre * cbre + cbim * cbim), eps)
+                                        let ia = cd / det, id = ca / det, ibre = -cbre / det, ibim = -cbim / det
+                                        let l = 2 * i, rI = 2 * (plane + i)
+                                        let xlre = x[l], xlim = x[l + 1], xrre = x[rI], xrim = x[rI + 1]
+                                        // z = C⁻¹ x, with C⁻¹ = [[ia, ib], [ib*, id]].
+                                        let zlre = ia * xlre + (ibre * xrre - ibim * xrim)
+                                        let zlim = ia * xlim + (ibre * xrim + ibim * xrre)
+                                        let zrre = (ibre * xlre + ibim * xlim) + id * xrre
+                                        let zrim = (ibre * xlim - ibim * xlre) + id * xrim
+                                        for s in 0..<S {
+                                            // y_s = v_s R_s z, R = [[r11, r12], [r12*, r22]].
+                                            let vv = v[s * plane + i], r = R + (s * F + f) * 4
+                                            let a11 = r[0], a22 = r[1], bre = r[2], bim = r[3]
+                                            let ys = Y.value[s]
+                                            ys[l] = vv * (a11 * zlre + (bre * zrre - bim * zrim))
+                                            ys[l + 1] = vv * (a11 * zlim + (bre * zrim + bim * zrre))
+                                            ys[rI] = vv * ((bre * zlre + bim * zlim) + a22 * zrre)
+                                            ys[rI + 1] = vv * ((bre * zlim - bim * zlre) + a22 * zrim)
+                                        }
+                                    }
+                                }
+                            }
                         }
-                    }
-                }
-                for f in 0..<F {
-                    let n = Double(epsilon) + vs[f]
-                    r11[s][f] = Float(a[f] / n); r22[s][f] = Float(d[f] / n)
-                    r12re[s][f] = Float(bre[f] / n); r12im[s][f] = Float(bim[f] / n)
-                }
-            }
-            // E step.
-            for t in 0..<T {
-                for f in 0..<F {
-                    let i = t * F + f
-                    var ca = regularization, cd = regularization, cbre: Float = 0, cbim: Float = 0
-                    for s in 0..<S {
-                        let vv = v[s][i]
-                        ca += vv * r11[s][f]; cd += vv * r22[s][f]
-                        cbre += vv * r12re[s][f]; cbim += vv * r12im[s][f]
-                    }
-                    // Inverse of the Hermitian [[ca, cb], [cb*, cd]].
-                    let det = max(ca * cd - (cbre * cbre + cbim * cbim), epsilon)
-                    let ia = cd / det, id = ca / det, ibre = -cbre / det, ibim = -cbim / det
-                    let l = 2 * i, r = 2 * (plane + i)
-                    let xlre = x[l], xlim = x[l + 1], xrre = x[r], xrim = x[r + 1]
-                    // z = C⁻¹ x, with C⁻¹ = [[ia, ib], [ib*, id]].
-                    let zlre = ia * xlre + (ibre * xrre - ibim * xrim)
-                    let zlim = ia * xlim + (ibre * xrim + ibim * xrre)
-                    let zrre = (ibre * xlre + ibim * xlim) + id * xrre
-                    let zrim = (ibre * xlim - ibim * xlre) + id * xrim
-                    for s in 0..<S {
-                        // y_s = v_s R_s z, R = [[r11, r12], [r12*, r22]].
-                        let vv = v[s][i]
-                        let a11 = r11[s][f], a22 = r22[s][f], bre = r12re[s][f], bim = r12im[s][f]
-                        y[s][l] = vv * (a11 * zlre + (bre * zrre - bim * zrim))
-                        y[s][l + 1] = vv * (a11 * zlim + (bre * zrim + bim * zrre))
-                        y[s][r] = vv * ((bre * zlre + bim * zlim) + a22 * zrre)
-                        y[s][r + 1] = vv * ((bre * zlim - bim * zlre) + a22 * zrim)
                     }
                 }
             }
@@ -112,12 +127,12 @@ public struct WienerFilter: Sendable {
     }
 
     /// Channel-by-channel model (a 1×1 "spatial covariance" is 1): y_j = v_j / (Σ v + λ) · x.
-    private func mono(x: [Float], C: Int, T: Int, F: Int, sources y: inout [[Float]]) {
+    private func mono(x: [Float], C: Int, T: Int, F: Int, sources y: inout [[Float]], lambda: Float) {
         let S = y.count
         var v = [Float](repeating: 0, count: S)
         for _ in 0..<iterations {
             for i in 0..<(C * T * F) {
-                var total = regularization
+                var total = lambda
                 for s in 0..<S {
                     v[s] = y[s][2 * i] * y[s][2 * i] + y[s][2 * i + 1] * y[s][2 * i + 1]
                     total += v[s]

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CMalloc
 import VoxAudio
 
 @main
@@ -15,15 +14,6 @@ struct VoxCommand: ParsableCommand {
         version: VoxVersion.string,
         subcommands: [InfoCommand.self, ConvertFormatCommand.self, SpectrogramCommand.self, SeparateCommand.self, ModelCommand.self]
     )
-
-    static func main() {
-        // Large DSP buffers are allocated and freed once per block or segment. glibc returns blocks over 128 KiB
-        // to the kernel at once, and faulting fresh pages in again costs more than the arithmetic on them (about
-        // 10 µs a page measured here); keeping freed memory in the heap lets the next block reuse it.
-        mallopt(M_MMAP_THRESHOLD, 1 << 30)
-        mallopt(M_TRIM_THRESHOLD, 1 << 30)
-        main(nil)
-    }
 }
 
 /// Options shared by commands that do long work.

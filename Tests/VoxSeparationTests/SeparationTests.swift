@@ -150,6 +150,16 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try TensorBundle.read(indexPath: dir + "/model.index", dataPath: tmp))
     }
 
+    /// The importer accepts only Deezer's exact checkpoint (sha256 of the data file).
+    func testImporterRefusesAnyOtherCheckpoint() {
+        XCTAssertThrowsError(try SpleeterCheckpointImporter.importCheckpoint(directory: fixture("tiny_bundle"))) { error in
+            XCTAssertTrue("\(error)".contains("does not match Spleeter 2stems"), "\(error)")
+        }
+        XCTAssertThrowsError(try SpleeterCheckpointImporter.importCheckpoint(directory: "/nonexistent")) { error in
+            XCTAssertEqual((error as? AudioError)?.kind, .fileNotFound)
+        }
+    }
+
     func testCRC32C() {
         XCTAssertEqual(TensorBundle.crc32c(Data("123456789".utf8)), 0xE306_9283)
     }

@@ -10,6 +10,8 @@ import time
 t0 = time.perf_counter()
 pid = os.fork()
 if pid == 0:
+    # The command's own stdout goes to stderr, so that this script's JSON is the only thing on stdout.
+    os.dup2(2, 1)
     os.execvp(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
 print(json.dumps({"cmd": " ".join(sys.argv[1:]), "status": os.waitstatus_to_exitcode(status),

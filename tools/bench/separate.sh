@@ -30,7 +30,7 @@ run() {  # label, command...
   rm -rf "$WORK/out"; mkdir -p "$WORK/out"
   local json
   json=$(python3 tools/bench/peak_rss.py "$@")
-  python3 -c 'import json,sys; d=json.loads(sys.argv[2]); print(f"{sys.argv[1]:<34}{d[\"wall_s\"]:9.2f}{180/d[\"wall_s\"]:11.1f}x{d[\"peak_rss_mib\"]:12.0f}  status {d[\"status\"]}")' "$label" "$json"
+  python3 tools/bench/format_run.py "$label" "$json" 180
   echo "$json" > "$WORK/$(echo "$label" | tr -c 'a-z0-9' '_').json"
 }
 printf "%-34s%9s%12s%12s\n" "separator (3-minute song)" "wall s" "real time" "peak MiB"
@@ -55,7 +55,11 @@ echo
 printf "%-34s%9s%12s%12s\n" "vox, memory" "wall s" "real time" "peak MiB"
 for f in "$song" "$long"; do
   json=$(python3 tools/bench/peak_rss.py "$VOX" separate -q --flat "$f" -o "$WORK/out")
-  python3 -c 'import json,sys; d=json.loads(sys.argv[2]); print(f"{sys.argv[1]:<34}{d[\"wall_s\"]:9.2f}{float(sys.argv[3])/d[\"wall_s\"]:11.1f}x{d[\"peak_rss_mib\"]:12.0f}")' "$(basename "$f")" "$json" "$(soxi -D "$f")"
+  python3 tools/bench/format_run.py "$(basename "$f")" "$json" "$(soxi -D "$f")"
   echo "$json" > "$WORK/mem-$(basename "$f").json"
 done
-python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); print(f"peak RSS 60 min / 3 min = {b[\"peak_rss_mib\"]/a[\"peak_rss_mib\"]:.2f}x")' "$WORK/mem-song-3min.flac.json" "$WORK/mem-song-60min.flac.json"
+python3 - "$WORK/mem-song-3min.flac.json" "$WORK/mem-song-60min.flac.json" <<'PYEOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+print(f"peak RSS 60 min / 3 min = {b['peak_rss_mib'] / a['peak_rss_mib']:.2f}x")
+PYEOF
