@@ -149,16 +149,21 @@ public final class SeparationStream {
                                         sampleRate: Double(estimator.sampleRate), data: data)
         // Complex spectrogram of every non-last stem over the window: masked mixture, optionally Wiener-refined.
         var outputs: [[Float]] = estimator.masks(for: window).map { m in
-            var y = [Float](repeating: 0, count: m.count * 2)
-            window.data.withUnsafeBufferPointer { d in
-                for i in 0..<m.count { y[2 * i] = d[2 * i] * m[i]; y[2 * i + 1] = d[2 * i + 1] * m[i] }
+            [Float](unsafeUninitializedCapacity: m.count * 2) { y, n in
+                window.data.withUnsafeBufferPointer { d in
+                    m.withUnsafeBufferPointer { mp in
+                        for i in 0..<mp.count { y[2 * i] = d[2 * i] * mp[i]; y[2 * i + 1] = d[2 * i + 1] * mp[i] }
+                    }
+                }
+                n = m.count * 2
             }
-            return y
         }
         if let wiener {
             // The filter models every stem, the residual one included.
             var residual = window.data
-            for y in outputs { for i in 0..<y.count { residual[i] -= y[i] } }
+            residual.withUnsafeMutableBufferPointer { r in
+                for y in outputs { y.withUnsafeBufferPointer { yp in for i in 0..<yp.count { r[i] -= yp[i] } } }
+            }
             outputs.append(residual)
             wiener.refine(mixture: window, sources: &outputs)
             outputs.removeLast()

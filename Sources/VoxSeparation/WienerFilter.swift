@@ -64,7 +64,11 @@ public struct WienerFilter: Sendable {
                             // M step.
                             DispatchQueue.concurrentPerform(iterations: S) { s in
                                 let ys = Y.value[s], vs = V.value + s * plane
-                                var a = [Double](repeating: 0, count: F), d = a, bre = a, bim = a, w = a
+                                // Per-bin sums: |l|², |r|², l·r* (re, im), v; Double so long windows do not lose precision.
+                                let acc = UnsafeMutablePointer<Double>.allocate(capacity: 5 * F)
+                                acc.initialize(repeating: 0, count: 5 * F)
+                                defer { acc.deallocate() }
+                                let a = acc, d = acc + F, bre = acc + 2 * F, bim = acc + 3 * F, w = acc + 4 * F
                                 for t in 0..<T {
                                     for f in 0..<F {
                                         let i = t * F + f
@@ -88,6 +92,9 @@ public struct WienerFilter: Sendable {
                             // E step.
                             DispatchQueue.concurrentPerform(iterations: cores) { job in
                                 let x = X.value, v = V.value, R = RR.value
+                                let ptrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: S)
+                                defer { ptrs.deallocate() }
+                                for s in 0..<S { ptrs[s] = Y.value[s] }
                                 for t in (T * job / cores)..<(T * (job + 1) / cores) {
                                     for f in 0..<F {
                                         let i = t * F + f
@@ -110,7 +117,7 @@ public struct WienerFilter: Sendable {
                                             // y_s = v_s R_s z, R = [[r11, r12], [r12*, r22]].
                                             let vv = v[s * plane + i], r = R + (s * F + f) * 4
                                             let a11 = r[0], a22 = r[1], bre = r[2], bim = r[3]
-                                            let ys = Y.value[s]
+                                            let ys = ptrs[s]
                                             ys[l] = vv * (a11 * zlre + (bre * zrre - bim * zrim))
                                             ys[l + 1] = vv * (a11 * zlim + (bre * zrim + bim * zrre))
                                             ys[rI] = vv * ((bre * zlre + bim * zlim) + a22 * zrre)

@@ -1,7 +1,16 @@
-// vox-bench: timing driver for tools/bench (release build). Prints one JSON object per run on stdout.
+// vox-bench: timing and measurement driver for tools/bench (release build).
 //
 //   vox-bench stft [--seconds 180] [--channels 2] [--rate 44100] [--nfft 4096] [--hop 1024] [--repeat 3]
-//       STFT → iSTFT round trip of deterministic noise (periodic Hann, centred), best of --repeat.
+//       STFT → iSTFT round trip of deterministic noise (periodic Hann, centred), best of --repeat; one JSON line.
+//   vox-bench unet [--window 512] [--scale 1]
+//       time of one U-Net window (both stems in parallel) of the installed spleeter-2stems model.
+//   vox-bench wiener
+//       time of one Wiener EM iteration on a 2048-frame stereo window.
+//   vox-bench offsets SONG [--window 2048] [--context 192 | --contexts] [--shift 320]
+//       SNR between the vocals of two separations whose window grids differ by --shift frames (seam check),
+//       and where in the song the two differ.
+//   vox-bench dump-bundle CHECKPOINT_DIR
+//       names and shapes of the float tensors in a TensorFlow checkpoint.
 import Foundation
 import VoxAudio
 import VoxSpectral
@@ -84,11 +93,25 @@ case "offsets":
         }
         print("  error share by second: " + rows.map { "\($0.0):\(Int($0.1 * 100))%" }.joined(separator: " "))
     }
+case "wiener":
+    // Times one EM iteration on a 2048-frame stereo window of noise.
+    let cfg = try STFTConfiguration(fftSize: 4096, hopSize: 1024)
+    let T = 2048, bins = 2049
+    var st: UInt64 = 3
+    func r() -> Float { st ^= st << 13; st ^= st >> 7; st ^= st << 17; return Float(st >> 40) / 16_777_216 - 0.5 }
+    let data = (0..<(2 * T * bins * 2)).map { _ in r() }
+    let mix = ComplexSpectrogram(configuration: cfg, channelCount: 2, frameCount: T, sampleRate: 44100, data: data)
+    for _ in 0..<3 {
+        var sources = [data.map { $0 * 0.3 }, data.map { $0 * 0.7 }]
+        let t0 = now()
+        WienerFilter(iterations: 1).refine(mixture: mix, sources: &sources)
+        print("wiener 1 iteration, 2048 frames: \(now() - t0) s")
+    }
 case "dump-bundle":
     let dir = CommandLine.arguments[2]
     let t = try TensorBundle.read(indexPath: dir + "/model.index", dataPath: dir + "/model.data-00000-of-00001")
     for k in t.keys.sorted() { print(k, t[k]!.shape) }
 default:
-    FileHandle.standardError.write("usage: vox-bench stft [--seconds S] [--channels C] [--rate R] [--nfft N] [--hop H] [--repeat K]\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: vox-bench stft|unet|wiener|offsets SONG|dump-bundle DIR [options] (see the source header)\n".data(using: .utf8)!)
     exit(2)
 }
