@@ -180,6 +180,23 @@ public enum OutputPath {
         }
     }
 
+    /// Writes `data` to `path` through a temporary sibling and a rename: all of it appears, or nothing.
+    /// - Throws: `.unwritable`.
+    public static func writeAtomically(_ data: Data, to path: String) throws {
+        let temporary = try temporarySibling(of: path)
+        do {
+            try data.write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            unlink(temporary)
+            throw AudioError(.unwritable, path: path, "cannot write output: \(error.localizedDescription)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw AudioError(.unwritable, path: path, "cannot move output into place: \(reason)")
+        }
+    }
+
     /// A new hidden file name in the same folder as `path` (so that `rename` is atomic).
     /// - Throws: `.unwritable` when the folder does not exist or is not a folder.
     public static func temporarySibling(of path: String) throws -> String {

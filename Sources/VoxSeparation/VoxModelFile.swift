@@ -60,16 +60,7 @@ public struct VoxModelFile: Sendable {
         file.append(json)
         while file.count % 64 != 0 { file.append(0) }
         file.append(data)
-        let temporary = try OutputPath.temporarySibling(of: path)
-        do {
-            try file.write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, path) == 0 else {
-                throw AudioError(.unwritable, path: path, "cannot move model into place: \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            unlink(temporary)
-            throw error as? AudioError ?? AudioError(.unwritable, path: path, "cannot write model: \(error.localizedDescription)")
-        }
+        try OutputPath.writeAtomically(file, to: path)
     }
 
     /// Reads and verifies a model file.

@@ -67,18 +67,6 @@ struct SpectrogramCommand: ParsableCommand {
         builder.add(stft.finish())
         bar.finish()
         let png = try builder.render().pngData()
-        let temporary = try OutputPath.temporarySibling(of: output)
-        do {
-            try png.write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, output) == 0 else {
-                throw AudioError(.unwritable, path: output, "cannot move output into place: \(String(cString: strerror(errno)))")
-            }
-        } catch let error as AudioError {
-            unlink(temporary)
-            throw error
-        } catch {
-            unlink(temporary)
-            throw AudioError(.unwritable, path: output, "cannot write output: \(error.localizedDescription)")
-        }
+        try OutputPath.writeAtomically(png, to: output)
     }
 }
