@@ -43,7 +43,7 @@ let package = Package(
 
         .testTarget(name: "VoxAudioTests", dependencies: ["VoxAudio"]),
         .testTarget(name: "VoxSpectralTests", dependencies: ["VoxSpectral", "VoxAudio"]),
-        .testTarget(name: "VoxSeparationTests", dependencies: ["VoxSeparation", "VoxSpectral", "VoxAudio"],
+        .testTarget(name: "VoxSeparationTests", dependencies: ["VoxSeparation", "VoxSpectral", "VoxAudio", "COpenBLAS"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VoxCLITests", dependencies: ["vox", "VoxAudio"]),
     ],

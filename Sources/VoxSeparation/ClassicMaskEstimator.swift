@@ -47,6 +47,7 @@ public final class ClassicMaskEstimator: MaskEstimator {
         self.options = options
         segmentFrames = windowFrames
         stftConfiguration = try STFTConfiguration(fftSize: 4096, hopSize: 1024)
+        BLASRuntime.prepare()
     }
 
     public func masks(for segment: ComplexSpectrogram) -> [[Float]] {

@@ -36,6 +36,7 @@ public final class SeparationStream {
     /// `(channels, 2C, bins)` complex.
     private var overlapTail: [[Float]]? = nil
     private let wiener: WienerFilter?
+    private let scratch = ScratchPool()
     /// Mixture samples (input rate) not yet matched by stem output.
     private var mixtureFIFO: [[Float]]
     /// Stem output (input rate) not yet matched, per non-last stem.
@@ -133,7 +134,7 @@ public final class SeparationStream {
             T = min(T, max(q, (framesAnalysed - first + q - 1) / q * q))
         }
         // Assemble T frames; frames before 0 or past the end are zero.
-        var data = [Float](repeating: 0, count: channelCount * T * rowFloats)
+        var data = scratch.take("window", count: channelCount * T * rowFloats)
         data.withUnsafeMutableBufferPointer { d in
             for c in 0..<channelCount {
                 frameBuffer[c].withUnsafeBufferPointer { f in
@@ -148,25 +149,29 @@ public final class SeparationStream {
         let window = ComplexSpectrogram(configuration: cfg, channelCount: channelCount, frameCount: T,
                                         sampleRate: Double(estimator.sampleRate), data: data)
         // Complex spectrogram of every non-last stem over the window: masked mixture, optionally Wiener-refined.
-        var outputs: [[Float]] = estimator.masks(for: window).map { m in
-            [Float](unsafeUninitializedCapacity: m.count * 2) { y, n in
+        data = []  // `window` holds the storage now
+        var outputs = [[Float]]()
+        for (s, m) in estimator.masks(for: window).enumerated() {
+            var y = scratch.take("output\(s)", count: m.count * 2)
+            y.withUnsafeMutableBufferPointer { yp in
                 window.data.withUnsafeBufferPointer { d in
                     m.withUnsafeBufferPointer { mp in
-                        for i in 0..<mp.count { y[2 * i] = d[2 * i] * mp[i]; y[2 * i + 1] = d[2 * i + 1] * mp[i] }
+                        for i in 0..<mp.count { yp[2 * i] = d[2 * i] * mp[i]; yp[2 * i + 1] = d[2 * i + 1] * mp[i] }
                     }
                 }
-                n = m.count * 2
             }
+            outputs.append(y)
         }
         if let wiener {
             // The filter models every stem, the residual one included.
-            var residual = window.data
+            var residual = scratch.take("residual", count: window.data.count)
             residual.withUnsafeMutableBufferPointer { r in
+                window.data.withUnsafeBufferPointer { d in for i in 0..<d.count { r[i] = d[i] } }
                 for y in outputs { y.withUnsafeBufferPointer { yp in for i in 0..<yp.count { r[i] -= yp[i] } } }
             }
             outputs.append(residual)
             wiener.refine(mixture: window, sources: &outputs)
-            outputs.removeLast()
+            scratch.give("residual", outputs.removeLast())
         }
         let planeFloats = T * rowFloats
         // Cross-fade the first 2C frames with the previous window's tail.
@@ -205,6 +210,8 @@ public final class SeparationStream {
             }
             deliver(istfts[s].push(part), stem: s, final: false)
         }
+        for (s, y) in outputs.enumerated() { scratch.give("output\(s)", y) }
+        scratch.give("window", window.data)
         // Drop frames no later window needs.
         let keepFrom = max(bufferStart, min(framesAnalysed, windowStart(k + 1)))
         if keepFrom > bufferStart {
