@@ -23,11 +23,13 @@ let package = Package(
                        providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
 
         // Library layers: lower layers never import higher ones.
-        .target(name: "VoxAudio", dependencies: ["CSndFile", "CSoxr"]),
+        .target(name: "VoxAudio", dependencies: ["CSndFile", "CSoxr", "CCrypto"]),
         .target(name: "VoxSpectral", dependencies: ["VoxAudio", "CFFTW", "CZlib"]),
         .target(name: "VoxSeparation", dependencies: ["VoxAudio", "VoxSpectral", "COpenBLAS"],
                 // Network inference is ~100× slower unoptimised; tests of it would take minutes in debug.

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System libraries (headers + runtime) and the command-line tools the benchmarks compare against.
-PACKAGES=(pkg-config libsndfile1-dev libfftw3-dev libsoxr-dev libebur128-dev libopenblas-dev zlib1g-dev
+PACKAGES=(pkg-config libsndfile1-dev libfftw3-dev libsoxr-dev libebur128-dev libopenblas-dev zlib1g-dev libssl-dev
           sox ffmpeg python3-pip python3-numpy python3-scipy)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -37,6 +37,8 @@ public final class SeparationStream {
     private var overlapTail: [[Float]]? = nil
     private let wiener: WienerFilter?
     private let scratch = ScratchPool()
+    /// The window whose masks are being estimated on another thread (at most one: the estimator is not reentrant).
+    private var inFlight: (window: PendingWindow, masks: BackgroundResult<[[Float]]>)? = nil
     /// Mixture samples (input rate) not yet matched by stem output.
     private var mixtureFIFO: [[Float]]
     /// Stem output (input rate) not yet matched, per non-last stem.
@@ -96,6 +98,7 @@ public final class SeparationStream {
         }
         for istft in istfts { istft.limit(length: modelRateFrames) }
         addFrames(stft.finish(), final: true)
+        if let last = inFlight { inFlight = nil; finishWindow(last.window, masks: last.masks.wait()) }
         for (s, istft) in istfts.enumerated() { deliver(istft.finish(), stem: s, final: true) }
         return drain()
     }
@@ -117,12 +120,21 @@ public final class SeparationStream {
         while true {
             let start = windowStart(nextWindow)
             if final ? start >= framesAnalysed : start + estimator.segmentFrames > framesAnalysed { break }
-            processWindow(nextWindow, binCount: spec.binCount, final: final)
+            // Pipeline: while the estimator works on window k (both cores for a U-Net pair), this thread finishes
+            // window k−1 (Wiener filter, iSTFT) and goes on reading and analysing the input.
+            let window = assembleWindow(nextWindow, binCount: spec.binCount, final: final)
+            let previous = inFlight
+            let previousMasks = previous?.masks.wait()
+            let estimator = UnsafeSendable(self.estimator), spectrogram = UnsafeSendable(window.spectrogram)
+            inFlight = (window, BackgroundResult { estimator.value.masks(for: spectrogram.value) })
+            if let previous, let previousMasks { finishWindow(previous.window, masks: previousMasks) }
             nextWindow += 1
         }
     }
 
-    private func processWindow(_ k: Int, binCount bins: Int, final: Bool) {
+    /// Copies window k's STFT frames out of the frame buffer (zeros outside the signal) and drops the frames that no
+    /// later window needs.
+    private func assembleWindow(_ k: Int, binCount bins: Int, final: Bool) -> PendingWindow {
         let cfg = estimator.stftConfiguration
         let rowFloats = 2 * bins, C = contextFrames
         let first = windowStart(k)
@@ -134,7 +146,7 @@ public final class SeparationStream {
             T = min(T, max(q, (framesAnalysed - first + q - 1) / q * q))
         }
         // Assemble T frames; frames before 0 or past the end are zero.
-        var data = scratch.take("window", count: channelCount * T * rowFloats)
+        var data = scratch.take("window\(k % 2)", count: channelCount * T * rowFloats)
         data.withUnsafeMutableBufferPointer { d in
             for c in 0..<channelCount {
                 frameBuffer[c].withUnsafeBufferPointer { f in
@@ -148,10 +160,24 @@ public final class SeparationStream {
         }
         let window = ComplexSpectrogram(configuration: cfg, channelCount: channelCount, frameCount: T,
                                         sampleRate: Double(estimator.sampleRate), data: data)
-        // Complex spectrogram of every non-last stem over the window: masked mixture, optionally Wiener-refined.
         data = []  // `window` holds the storage now
+        // Drop frames no later window needs.
+        let keepFrom = max(bufferStart, min(framesAnalysed, windowStart(k + 1)))
+        if keepFrom > bufferStart {
+            for c in 0..<channelCount { frameBuffer[c].removeFirst((keepFrom - bufferStart) * rowFloats) }
+            bufferStart = keepFrom
+        }
+        return PendingWindow(index: k, first: first, final: final, spectrogram: window)
+    }
+
+    /// Applies window k's masks (and the Wiener filter), cross-fades with the previous window and emits its frames.
+    private func finishWindow(_ pending: PendingWindow, masks: [[Float]]) {
+        let cfg = estimator.stftConfiguration, C = contextFrames
+        let window = pending.spectrogram, first = pending.first, final = pending.final
+        let T = window.frameCount, rowFloats = 2 * window.binCount
+        // Complex spectrogram of every non-last stem over the window: masked mixture, optionally Wiener-refined.
         var outputs = [[Float]]()
-        for (s, m) in estimator.masks(for: window).enumerated() {
+        for (s, m) in masks.enumerated() {
             var y = scratch.take("output\(s)", count: m.count * 2)
             y.withUnsafeMutableBufferPointer { yp in
                 window.data.withUnsafeBufferPointer { d in
@@ -211,13 +237,7 @@ public final class SeparationStream {
             deliver(istfts[s].push(part), stem: s, final: false)
         }
         for (s, y) in outputs.enumerated() { scratch.give("output\(s)", y) }
-        scratch.give("window", window.data)
-        // Drop frames no later window needs.
-        let keepFrom = max(bufferStart, min(framesAnalysed, windowStart(k + 1)))
-        if keepFrom > bufferStart {
-            for c in 0..<channelCount { frameBuffer[c].removeFirst((keepFrom - bufferStart) * rowFloats) }
-            bufferStart = keepFrom
-        }
+        scratch.give("window\(pending.index % 2)", window.data)
     }
 
     /// Moves model-rate stem samples (back to the input rate) into the stem FIFOs.
@@ -330,5 +350,35 @@ public struct Separator {
         }
         return FileSummary(input: inputPath, outputs: paths, sampleRate: info.sampleRate, channels: info.channelCount,
                            frames: reader.framesRead, seconds: Double(reader.framesRead) / Double(info.sampleRate))
+    }
+}
+
+/// A window of mixture frames on its way through the estimator.
+private struct PendingWindow {
+    let index: Int
+    /// Absolute index of its first frame (negative at the start).
+    let first: Int
+    /// Whether it was cut at the end of the input.
+    let final: Bool
+    let spectrogram: ComplexSpectrogram
+}
+
+/// A value computed on a global-queue thread; `wait()` blocks until it is there.
+final class BackgroundResult<Value>: @unchecked Sendable {
+    private var value: Value?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () -> Value) {
+        DispatchQueue.global(qos: .userInitiated).async {
+            self.value = work()
+            self.done.signal()
+        }
+    }
+
+    /// The value (waits for it; any number of calls).
+    func wait() -> Value {
+        done.wait()
+        done.signal()
+        return value!
     }
 }

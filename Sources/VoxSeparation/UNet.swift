@@ -298,7 +298,8 @@ func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height h: Int, 
 func maskLayer(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, kernel: [Float], bias: [Float],
                        channels: Int, input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) {
     let acc = UnsafeMutableBufferPointer<Float>.allocate(capacity: channels * w)
-    defer { acc.deallocate() }
+    let gate = UnsafeMutableBufferPointer<Float>.allocate(capacity: channels * w)
+    defer { acc.deallocate(); gate.deallocate() }
     kernel.withUnsafeBufferPointer { k in
         for y in 0..<h {
             for c in 0..<channels { (acc.baseAddress! + c * w).update(repeating: bias[c], count: w) }
@@ -318,10 +319,10 @@ func maskLayer(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, ker
             }
             let o = (y * w) * channels
             for xo in 0..<w {
-                for c in 0..<channels {
-                    output[o + xo * channels + c] = input[o + xo * channels + c] / (1 + expf(-acc[c * w + xo]))
-                }
+                for c in 0..<channels { gate[xo * channels + c] = acc[c * w + xo] }
             }
+            VectorMath.sigmoidGate(gate.baseAddress!, scale: input.baseAddress! + o, into: output.baseAddress! + o,
+                                   count: w * channels)
         }
     }
 }
