@@ -310,10 +310,12 @@ func maskLayer(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, ker
                 for kw in 0..<4 {
                     let shift = 2 * kw - 3
                     let lo = max(0, -shift), hi = min(w, w - shift)
+                    // Offset pointers keep the inner index a plain counter (no overflow check), so it vectorises.
+                    let src = row + shift
                     for c in 0..<channels {
                         let g = k[(kh * 4 + kw) * channels + c]
                         let a = acc.baseAddress! + c * w
-                        for xo in lo..<hi { a[xo] += g * row[xo + shift] }
+                        for xo in lo..<hi { a[xo] += g * src[xo] }
                     }
                 }
             }
