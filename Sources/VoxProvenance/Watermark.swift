@@ -29,17 +29,17 @@ public struct WatermarkConfiguration: Equatable, Sendable {
     /// Share of cells that carry the key-only sync pattern used for detection (default 0.5); the rest carry the
     /// coded payload.
     public var syncFraction = 0.5
-    /// Target ratio of host to watermark energy, per analysis frame below 8 kHz, in dB (default 34). The cap
+    /// Target ratio of host to watermark energy, per analysis frame below 8 kHz, in dB (default 33). The cap
     /// below and the host's energy above 8 kHz make the measured SNR of a marked file 1–4 dB higher (≥ 35 dB).
-    public var targetSNRDB: Double = 34
+    public var targetSNRDB: Double = 33
     /// How the mark's relative strength follows a cell's energy within a frame: `α ∝ (E/Ē)^−γ` (default 0.5:
     /// the same mark energy in every cell of a frame, a flat mark spectrum under the host's). Measured: twice the
     /// score of γ = 0 (the same relative change everywhere) at the same SNR; γ = 1 loses the mark under mixing.
     public var energyExponent: Double = 0.5
     /// Largest relative magnitude change of a cell (default 0.7: quiet cells between harmonics).
     public var maximumRelativeGain: Double = 0.7
-    /// Per-file false-alarm probability the default threshold guarantees (default 1e-5, a bound for any audio).
-    public var falseAlarmProbability: Double = 1e-5
+    /// Per-file false-alarm probability the default threshold guarantees (default 1e-4, a bound for any audio).
+    public var falseAlarmProbability: Double = 1e-4
     /// Detector: half-width of the moving average removed along time, in frames (default 6).
     public var detrendFrames = 6
 

@@ -123,7 +123,7 @@ struct WatermarkDetectCommand: ParsableCommand {
         abstract: "Say whether files carry the watermark, with a false-alarm probability, and decode the payload.",
         discussion: """
         "present" means the score passed the threshold, set so that unmarked audio passes it with probability \
-        at most 1e-5. The payload is shown when its CRC checks (it needs more audio than detection: a few tens of \
+        at most 1e-4 (a bound that holds for any audio). The payload is shown when its CRC checks (it needs more audio than detection: a few tens of \
         seconds after heavy processing). Exit status 0 when every file was analysed, 1 if any could not be.
         """)
 

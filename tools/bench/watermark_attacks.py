@@ -2,7 +2,7 @@
 """watermark_attacks.py MARKED.wav OUTDIR [--accompaniment ACC] [--seed N] [--crops K]
 
 Writes attacked copies of MARKED into OUTDIR, one file per attack, with real tools where there are some:
-  mix6        mixed under ACC (the song's accompaniment) with the vocal at -6 dB (float WAV)
+  mix6        mixed under ACC (a song's accompaniment), the vocal's RMS 6 dB under the accompaniment's (float WAV)
   lufs14      ffmpeg loudnorm to -14 LUFS, true-peak limiter at -1 dBTP (two-pass, linear where it can)
   rs48k       sox rate -v 48000;  rs22k: sox rate -v 22050
   dither16    sox -b 16 (TPDF dither) from a float copy
@@ -58,7 +58,11 @@ def main():
         n = min(len(v), len(a))
         if v.shape[1] != a.shape[1]:
             v = np.repeat(v[:, :1], a.shape[1], axis=1)
-        save("mix6", a[:n] + 10 ** (-6 / 20) * v[:n], asr)
+        # The vocal's level is set 6 dB under the accompaniment's (RMS over the mixed span), whatever its recording
+        # level: the shared songs' vocals sit at about 0 dB, so this is a quiet vocal.
+        v, a = v[:n], a[:n]
+        gain = np.sqrt(np.mean(a ** 2) / max(np.mean(v ** 2), 1e-20)) * 10 ** (-6 / 20)
+        save("mix6", a + gain * v, asr)
     if want("lufs14"):
         run(["ffmpeg", "-y", "-v", "error", "-i", args.marked, "-af", "loudnorm=I=-14:TP=-1:LRA=11",
              "-ar", str(sr), "-c:a", "pcm_f32le", out("lufs14")])

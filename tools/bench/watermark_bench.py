@@ -94,6 +94,8 @@ def main():
     ap.add_argument("--excerpts", type=int, default=1000)
     ap.add_argument("--voices", type=int, default=0, help="limit (0: all)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--attacks", help="only these attacks (comma-separated names of watermark_attacks.py)")
+    ap.add_argument("--no-similarity", action="store_true", help="skip Resemblyzer (faster)")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     os.makedirs(args.work, exist_ok=True)
@@ -102,8 +104,9 @@ def main():
     accs = accompaniments(args.data, args.work)
     print(f"{len(vocals)} test vocals, {len(accs)} accompaniments", flush=True)
 
-    from resemblyzer import VoiceEncoder, preprocess_wav
-    enc = VoiceEncoder("cpu", verbose=False)
+    if not args.no_similarity:
+        from resemblyzer import VoiceEncoder, preprocess_wav
+        enc = VoiceEncoder("cpu", verbose=False)
 
     def embedding(path):
         y, sr = sf.read(path, dtype="float32", always_2d=True)
@@ -120,12 +123,13 @@ def main():
         x, _ = sf.read(path, dtype="float64")
         y, _ = sf.read(marked, dtype="float64")
         snr = 10 * np.log10(np.sum(x ** 2) / np.sum((x - y) ** 2))
-        sim = float(np.dot(embedding(path), embedding(marked)))
+        sim = float("nan") if args.no_similarity else float(np.dot(embedding(path), embedding(marked)))
         per_voice.append({"voice": name, "snr_db": round(snr, 2), "similarity": round(sim, 4)})
         attacked[marked] = (name, "none (marked)", payload)
         outdir = os.path.join(args.work, "attacked", name)
         files = subprocess.run([sys.executable, attack_script, marked, outdir, "--accompaniment", accs[i % len(accs)],
-                                "--seed", str(args.seed + i), "--crops", str(args.crops)],
+                                "--seed", str(args.seed + i), "--crops", str(args.crops)]
+                               + (["--only", args.attacks] if args.attacks else []),
                                check=True, capture_output=True, text=True).stdout.split()
         for f in files:
             attack = os.path.splitext(os.path.basename(f))[0]
@@ -161,6 +165,8 @@ def main():
 
     # False alarms: every unmarked audio file, then random 10 s excerpts (16-bit FLAC, native rate, mono mix kept
     # as is: excerpts keep the file's channels).
+    if args.excerpts == 0:
+        return
     unmarked = sorted(f for f in glob.glob(os.path.join(args.data, "**", "*"), recursive=True) if f.endswith(AUDIO))
     whole = detect(args.vox, unmarked)
     long_files = [f for f in unmarked if sf.info(f).duration >= 10.5]
