@@ -21,9 +21,11 @@ public struct WatermarkConfiguration: Equatable, Sendable {
     public var framesPerCell = 2
     /// FFT bins per pattern cell in frequency (default 2: 62.5 Hz).
     public var binsPerCell = 2
-    /// Marked band in Hz (default 500–5000 Hz: where vocals dominate a mix and where MP3 and Vorbis keep detail).
+    /// Marked band in Hz (default 500–7000 Hz: above the bass and the vocal's fundamental, below the analysis
+    /// rate's filter edge; MP3 and Vorbis keep detail there). Measured on the attack suite (25 voices, vocal 6 dB
+    /// under a song's accompaniment): detected in 60 % with 300–4000 Hz, 80 % with 500–5000, 88 % with 500–7000.
     public var lowFrequencyHz: Double = 500
-    public var highFrequencyHz: Double = 5000
+    public var highFrequencyHz: Double = 7000
     /// Time cells per repeated block (default 32: a 1.024 s block, so any 10 s holds nine whole repeats).
     public var cellsPerBlock = 32
     /// Share of cells that carry the key-only sync pattern used for detection (default 0.5); the rest carry the

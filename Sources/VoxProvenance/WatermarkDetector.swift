@@ -37,7 +37,7 @@ public struct WatermarkDetection: Equatable, Sendable, Encodable {
 /// block, for every offset of the block grid, and correlated with the keyed signs. Gain, resampling, lossy codecs,
 /// noise and mixing leave the sign pattern of the log-energies in place; crops only change the grid offset.
 ///
-/// Stream with `push(_:)` and `finish()`; memory is 72 floats per 16 ms frame (about 18 KB per second of audio).
+/// Stream with `push(_:)` and `finish()`; memory is 104 floats per 16 ms frame (about 26 KB per second of audio).
 public final class WatermarkDetector {
     public let key: WatermarkKey
     public let configuration: WatermarkConfiguration

@@ -5,7 +5,7 @@ import VoxSpectral
 /// Embeds a keyed watermark carrying a 32-bit payload into audio of any rate and channel count.
 ///
 /// How: the host is resampled to the analysis rate (16 kHz) and analysed with a 512-point STFT at 75 % overlap.
-/// In the band (500–5000 Hz by default) every bin of a pattern cell (32 ms × 62.5 Hz) gets the watermark component
+/// In the band (500–7000 Hz by default) every bin of a pattern cell (32 ms × 62.5 Hz) gets the watermark component
 /// `α·m·X`, where `m = ±1` is the cell's keyed sign (sync cells) or sign × coded payload bit (payload cells) and
 /// `X` the host's own coefficient: multiplying magnitudes by `1 ± α` hides the mark under the signal (no energy
 /// where the host is silent) and keeps the phase. Within a frame `α ∝ E^−½` per cell (equal mark energy per cell),
