@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "VoxAudio", targets: ["VoxAudio"]),
         .library(name: "VoxSpectral", targets: ["VoxSpectral"]),
         .library(name: "VoxSeparation", targets: ["VoxSeparation"]),
+        .library(name: "VoxProvenance", targets: ["VoxProvenance"]),
         .executable(name: "vox", targets: ["vox"]),
     ],
     dependencies: [
@@ -34,10 +35,13 @@ let package = Package(
         .target(name: "VoxSeparation", dependencies: ["VoxAudio", "VoxSpectral", "COpenBLAS"],
                 // Network inference is ~100× slower unoptimised; tests of it would take minutes in debug.
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "VoxProvenance", dependencies: ["VoxAudio", "VoxSpectral"],
+                // The watermark's per-bin loops run ~100× slower unoptimised.
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // Command line.
         .executableTarget(name: "vox", dependencies: [
-            "VoxAudio", "VoxSpectral", "VoxSeparation",
+            "VoxAudio", "VoxSpectral", "VoxSeparation", "VoxProvenance",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks driver used by tools/bench (not a test).
@@ -47,6 +51,7 @@ let package = Package(
         .testTarget(name: "VoxSpectralTests", dependencies: ["VoxSpectral", "VoxAudio"]),
         .testTarget(name: "VoxSeparationTests", dependencies: ["VoxSeparation", "VoxSpectral", "VoxAudio", "COpenBLAS"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "VoxProvenanceTests", dependencies: ["VoxProvenance", "VoxAudio"]),
         .testTarget(name: "VoxCLITests", dependencies: ["vox", "VoxAudio"]),
     ],
     swiftLanguageModes: [.v6]

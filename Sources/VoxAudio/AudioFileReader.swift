@@ -14,6 +14,8 @@ public final class AudioFileReader {
     public let info: AudioFileInfo
     /// Frames delivered so far.
     public private(set) var framesRead: Int64 = 0
+    /// Tags and key/value fields stored in the file (empty when there are none).
+    public let metadata: AudioMetadata
 
     private var handle: OpaquePointer?
     private let readsIntegers: Bool
@@ -40,6 +42,7 @@ public final class AudioFileReader {
         }
         handle = h
         info = AudioFileInfo(path: path, sfInfo: sfInfo)
+        metadata = AudioMetadata.read(from: h, container: info.container)
         readsIntegers = info.integerBits != nil
         if info.channelCount < 1 || info.sampleRate < 1 {
             sf_close(h)

@@ -35,9 +35,11 @@ public final class AudioFileWriter {
     ///   - dither: add TPDF dither when quantising to integer PCM.
     ///   - inputs: paths this run reads; writing over any of them is refused.
     ///   - expectedFrames: a length hint; WAV output expected to exceed 4 GiB is written as RF64.
+    ///   - metadata: tags and key/value fields to store (see `AudioMetadata` for where each goes).
     /// - Throws: `.sameAsInput`, `.unwritable`, `.invalidArgument`.
     public init(path: String, format: AudioFileFormat, sampleRate: Int, channelCount: Int,
-                dither: Bool = false, inputs: [String] = [], expectedFrames: Int64? = nil) throws {
+                dither: Bool = false, inputs: [String] = [], expectedFrames: Int64? = nil,
+                metadata: AudioMetadata? = nil) throws {
         guard sampleRate > 0, channelCount > 0 else {
             throw AudioError(.invalidArgument, path: path, "invalid output: \(channelCount) channels at \(sampleRate) Hz")
         }
@@ -68,6 +70,16 @@ public final class AudioFileWriter {
             throw AudioError(.unwritable, path: path, "cannot write output: \(reason)")
         }
         handle = h
+        if let metadata, !metadata.isEmpty {
+            do {
+                // Before any audio: FLAC writes its comments and WAV its bext chunk with the header.
+                try metadata.apply(to: h, container: format.container, sampleRate: sampleRate,
+                                   channelCount: channelCount, encoding: format.encoding, path: path)
+            } catch {
+                cancel()
+                throw error
+            }
+        }
     }
 
     /// Sample data a plain WAV can hold (its sizes are 32-bit), with room for the header.
@@ -144,12 +156,13 @@ public final class AudioFileWriter {
 
     /// Writes a whole buffer to `path` in one call.
     public static func write(_ buffer: AudioBuffer, to path: String, format: AudioFileFormat,
-                             dither: Bool = false, inputs: [String] = []) throws {
+                             dither: Bool = false, inputs: [String] = [], metadata: AudioMetadata? = nil) throws {
         guard buffer.sampleRate == buffer.sampleRate.rounded(), buffer.sampleRate >= 1 else {
             throw AudioError(.invalidArgument, path: path, "sample rate \(buffer.sampleRate) Hz is not a whole number")
         }
         let writer = try AudioFileWriter(path: path, format: format, sampleRate: Int(buffer.sampleRate),
-                                         channelCount: buffer.channelCount, dither: dither, inputs: inputs)
+                                         channelCount: buffer.channelCount, dither: dither, inputs: inputs,
+                                         metadata: metadata)
         let block = 1 << 16
         var start = 0
         repeat {

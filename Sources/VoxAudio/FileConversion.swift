@@ -52,7 +52,7 @@ public struct FileConversion: Sendable {
         let info = reader.info
         let outRate = sampleRate ?? info.sampleRate
         let outChannels = channelCount ?? info.channelCount
-        let chosenEncoding = encoding ?? defaultEncoding(for: info)
+        let chosenEncoding = encoding ?? FileConversion.defaultEncoding(for: info, container: container)
         let format: AudioFileFormat
         do {
             format = try AudioFileFormat(container: container, encoding: chosenEncoding)
@@ -85,7 +85,9 @@ public struct FileConversion: Sendable {
                        clippedSamples: writer.clippedSamples)
     }
 
-    private func defaultEncoding(for info: AudioFileInfo) -> SampleEncoding {
+    /// The encoding a processed copy of `info`'s file gets when none is asked for: its 16/24-bit depth, else
+    /// 32-bit float for WAV and 24-bit for FLAC.
+    public static func defaultEncoding(for info: AudioFileInfo, container: AudioContainer) -> SampleEncoding {
         if info.integerBits == 16 { return .pcm16 }
         if info.integerBits == 24 { return .pcm24 }
         return container == .wav ? .float32 : .pcm24

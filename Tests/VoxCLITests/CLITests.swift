@@ -18,7 +18,7 @@ final class CLITests: XCTestCase {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vox").path
     }
 
-    private func vox(_ args: String...) throws -> Result { try vox(args, environment: [:]) }
+    func vox(_ args: String...) throws -> Result { try vox(args, environment: [:]) }
 
     private func vox(_ args: [String], environment: [String: String]) throws -> Result {
         let p = Process()
@@ -35,7 +35,7 @@ final class CLITests: XCTestCase {
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
-    private func fixture(_ name: String, channels: Int = 2, rate: Double = 44100, frames: Int = 22050,
+    func fixture(_ name: String, channels: Int = 2, rate: Double = 44100, frames: Int = 22050,
                          format: AudioFileFormat? = nil) throws -> String {
         let path = "\(dir)/\(name)"
         let chans = (0..<channels).map { c in (0..<frames).map { Float(0.25 * sin(Double($0) * 0.05 * Double(c + 1))) } }
@@ -44,10 +44,10 @@ final class CLITests: XCTestCase {
         return path
     }
 
-    private func files() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
+    func files() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
 
     /// A failed command: non-zero status, one line on stderr naming the file, no new files.
-    private func assertCleanFailure(_ r: Result, mentions path: String, _ fragment: String, before: [String],
+    func assertCleanFailure(_ r: Result, mentions path: String, _ fragment: String, before: [String],
                                     file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertNotEqual(r.status, 0, file: file, line: line)
         let lines = r.stderr.split(separator: "\n")

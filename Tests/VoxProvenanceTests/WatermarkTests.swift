@@ -1,0 +1,194 @@
+import Foundation
+import XCTest
+import VoxAudio
+@testable import VoxProvenance
+
+/// A voice-like test signal: a gliding harmonic tone (150–300 Hz, vibrato), syllable-rate loudness, a little noise.
+func voiceLike(seconds: Double, rate: Double = 44100, seed: UInt64 = 1) -> [Float] {
+    let n = Int(seconds * rate)
+    var phase = 0.0
+    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+    let offset = Double(seed % 7)
+    return (0..<n).map { i in
+        let t = Double(i) / rate + offset
+        let f0 = 150 + 75 * (1 + sin(2 * .pi * 0.3 * t)) + 4 * sin(2 * .pi * 5.5 * t)
+        phase += 2 * .pi * f0 / rate
+        var v = 0.0
+        for h in 1...30 { v += sin(Double(h) * phase) / Double(h) }
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        let noise = Double(state >> 40) / 16_777_216 - 0.5
+        return Float((0.12 * v + 0.08 * noise) * (0.6 + 0.4 * sin(2 * .pi * 4 * t)))
+    }
+}
+
+func snrDB(_ reference: [Float], _ estimate: [Float]) -> Double {
+    var s = 0.0, e = 0.0
+    for (r, x) in zip(reference, estimate) { s += Double(r) * Double(r); e += Double(r - x) * Double(r - x) }
+    return 10 * log10(s / max(e, 1e-300))
+}
+
+final class WatermarkTests: XCTestCase {
+    let payload = WatermarkPayload(0xA5C3_0F17)
+
+    func testPayloadCodeCorrectsErrorsAndChecksCRC() {
+        let seed: UInt16 = 0x1D0F
+        let coded = PayloadCode.encode(payload.value, crcSeed: seed)
+        XCTAssertEqual(coded.count, PayloadCode.codedBits)
+        var state: UInt64 = 99
+        func gauss() -> Double {  // Box–Muller from xorshift
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            let u1 = max(Double(state >> 11) / 9_007_199_254_740_992, 1e-12)
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            let u2 = Double(state >> 11) / 9_007_199_254_740_992
+            return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+        }
+        // Soft values at 3 dB SNR per coded bit, with hard errors: the code corrects them.
+        var soft = coded.map { ($0 == 1 ? 1.0 : -1.0) + 0.7 * gauss() }
+        let hardErrors = zip(soft, coded).filter { ($0.0 > 0) != ($0.1 == 1) }.count
+        XCTAssertGreaterThan(hardErrors, 2, "the test should contain channel errors")
+        XCTAssertEqual(PayloadCode.decode(soft, crcSeed: seed), payload.value)
+        // Another key's CRC seed rejects it; pure noise is rejected.
+        XCTAssertNil(PayloadCode.decode(soft, crcSeed: seed ^ 0x5555))
+        var accepted = 0
+        for _ in 0..<200 {
+            soft = (0..<PayloadCode.codedBits).map { _ in gauss() }
+            if PayloadCode.decode(soft, crcSeed: seed) != nil { accepted += 1 }
+        }
+        XCTAssertEqual(accepted, 0)
+    }
+
+    func testPayloadFields() {
+        let p = WatermarkPayload(voiceModel: 0xBEEF, date: Date(timeIntervalSince1970: 1_577_836_800 + 86_400 * 365))
+        XCTAssertEqual(p.voiceModel, 0xBEEF)
+        XCTAssertEqual(p.dayString, "2020-12-31")
+        XCTAssertEqual(p.hex, "0xbeef016d")
+        XCTAssertEqual(WatermarkPayload(parsing: "0xbeef016d"), p)
+        XCTAssertEqual(WatermarkPayload(parsing: "3203334509"), p)
+        XCTAssertNil(WatermarkPayload(parsing: "0x1ffffffff"))
+        XCTAssertNil(WatermarkPayload(parsing: "twelve"))
+        XCTAssertNotEqual(WatermarkKey.vox.id, WatermarkKey(passphrase: "other").id)
+        XCTAssertEqual(WatermarkKey.vox.id.count, 16)
+    }
+
+    func testEmbedDetectDecodeStereo() throws {
+        let host = AudioBuffer(channels: [voiceLike(seconds: 12), voiceLike(seconds: 12, seed: 8)], sampleRate: 44100)
+        let marked = try Watermarker.embed(host, payload: payload)
+        XCTAssertEqual(marked.frameCount, host.frameCount)
+        XCTAssertEqual(marked.channelCount, 2)
+        for c in 0..<2 { XCTAssertGreaterThan(snrDB(host.channels[c], marked.channels[c]), 35) }
+        let d = try WatermarkDetector.detect(marked)
+        XCTAssertTrue(d.present, "score \(d.score)")
+        XCTAssertEqual(d.payload, payload.value)
+        XCTAssertLessThan(d.falseAlarmProbability, 1e-9)
+        let clean = try WatermarkDetector.detect(host)
+        XCTAssertFalse(clean.present, "score \(clean.score)")
+        XCTAssertNil(clean.payload)
+        XCTAssertFalse(try WatermarkDetector.detect(marked, key: WatermarkKey(passphrase: "someone else")).present)
+    }
+
+    func testSurvivesGainResamplingAndCrop() throws {
+        let host = AudioBuffer(channels: [voiceLike(seconds: 8, seed: 3)], sampleRate: 44100)
+        let marked = try Watermarker.embed(host, payload: payload)
+        // −10 dB, resampled to 22.05 kHz, an excerpt starting at an odd sample, plus noise at 30 dB SNR.
+        var attacked = try Resampler.resample(marked, to: 22050)
+        attacked = attacked.slice(12_345..<(12_345 + 22050 * 5))
+        var state: UInt64 = 7
+        let rms = (attacked.channels[0].reduce(0) { $0 + Double($1 * $1) } / Double(attacked.frameCount)).squareRoot()
+        attacked.channels[0] = attacked.channels[0].map { v in
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return 0.316 * v + Float(rms * 0.316 * 0.0316 * 1.732 * (Double(state >> 40) / 8_388_608 - 1))
+        }
+        let d = try WatermarkDetector.detect(attacked)
+        XCTAssertTrue(d.present, "score \(d.score)")
+    }
+
+    func testStreamingEqualsWholeBuffer() throws {
+        let host = AudioBuffer(channels: [voiceLike(seconds: 3, rate: 48000)], sampleRate: 48000)
+        let whole = try Watermarker.embed(host, payload: payload)
+        let w = try Watermarker(payload: payload, sampleRate: 48000, channelCount: 1)
+        var streamed = AudioBuffer(frameCount: 0, channelCount: 1, sampleRate: 48000)
+        var start = 0, size = 1
+        while start < host.frameCount {
+            let end = min(host.frameCount, start + size)
+            streamed.append(w.push(host.slice(start..<end)))
+            start = end
+            size = size * 3 + 7
+        }
+        streamed.append(w.finish())
+        XCTAssertEqual(streamed.frameCount, host.frameCount)
+        let err = zip(whole.channels[0], streamed.channels[0]).map { abs($0 - $1) }.max()!
+        XCTAssertLessThan(err, 1e-5)
+    }
+
+    func testNativeAnalysisRateAndSilence() throws {
+        let host = AudioBuffer(channels: [voiceLike(seconds: 4, rate: 16000)], sampleRate: 16000)
+        let marked = try Watermarker.embed(host, payload: payload)
+        XCTAssertTrue(try WatermarkDetector.detect(marked).present)
+        XCTAssertThrowsError(try Watermarker.embed(AudioBuffer(frameCount: 48000, channelCount: 1, sampleRate: 16000), payload: payload))
+        let silent = try WatermarkDetector.detect(AudioBuffer(frameCount: 48000, channelCount: 2, sampleRate: 16000))
+        XCTAssertFalse(silent.present)
+        XCTAssertThrowsError(try WatermarkDetector.detect(host.slice(0..<16000)))  // 1 s: too short
+        XCTAssertThrowsError(try Watermarker(payload: payload, sampleRate: 8000, channelCount: 1))  // band above Nyquist
+    }
+
+    /// Under H0 the score at one grid offset is a Rademacher sum; over the 64 offsets its maximum behaves like the
+    /// maximum of 64 correlated standard normals (mean about 2, never near the threshold). 60 keys on unmarked
+    /// audio check the calibration: no false alarm and a plausible mean.
+    func testUnmarkedScoresAreCalibrated() throws {
+        let host = AudioBuffer(channels: [voiceLike(seconds: 6, seed: 5)], sampleRate: 22050)
+        var scores = [Double]()
+        for i in 0..<60 {
+            let d = try WatermarkDetector.detect(host, key: WatermarkKey(passphrase: "key \(i)"))
+            XCTAssertFalse(d.present)
+            scores.append(d.score)
+        }
+        let mean = scores.reduce(0, +) / Double(scores.count)
+        XCTAssertGreaterThan(mean, 1.0)
+        XCTAssertLessThan(mean, 3.2)
+        XCTAssertLessThan(scores.max()!, WatermarkConfiguration.standard.threshold)
+    }
+
+    func testProvenanceRecordThroughWriterAndReader() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vox-prov-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let host = AudioBuffer(channels: [voiceLike(seconds: 3)], sampleRate: 44100)
+        let w = try Watermarker(payload: payload, sampleRate: 44100, channelCount: 1)
+        let record = ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: "alice-v1",
+                                      consentSHA256: String(repeating: "0f", count: 32), watermarker: w)
+        XCTAssertEqual(record.watermarkPayload, "0xa5c30f17")
+        XCTAssertEqual(record.watermarkKeyID, WatermarkKey.vox.id)
+        let off = ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: "alice-v1", watermarked: false)
+        for (name, r) in [("on.wav", record), ("on.flac", record), ("off.wav", off)] {
+            let path = dir + "/" + name
+            try AudioFileWriter.write(host, to: path, format: try AudioFileFormat(container: AudioContainer(pathExtensionOf: name)!, encoding: .pcm24),
+                                      metadata: r.metadata(base: AudioMetadata(title: "Cover")))
+            let back = try XCTUnwrap(try ProvenanceRecord.read(path: path))
+            XCTAssertEqual(back, r, name)
+            let m = try AudioFileReader(path: path).metadata
+            XCTAssertEqual(m.title, "Cover")
+            XCTAssertTrue(m.comment?.contains("synthetic voice") == true)
+        }
+        XCTAssertFalse(try XCTUnwrap(try ProvenanceRecord.read(path: dir + "/off.wav")).watermarked)
+        XCTAssertNil(ProvenanceRecord(metadata: AudioMetadata(comment: "hello")))
+    }
+
+    /// Real recordings from ../shared/data (skipped when absent): marked, 16-bit, detected with the payload.
+    func testSharedVoices() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data/voices").standardized.path
+        let files = ["vocadito/S1", "vctk/p225", "librispeech/1998"].compactMap { sub -> String? in
+            let d = root + "/" + sub
+            return (try? FileManager.default.contentsOfDirectory(atPath: d))?.filter { $0.hasSuffix(".wav") || $0.hasSuffix(".flac") }.sorted().first.map { d + "/" + $0 }
+        }
+        guard !files.isEmpty else { throw XCTSkip("../shared/data/voices not found") }
+        for f in files {
+            var host = try AudioFileReader.read(path: f)
+            if host.duration > 8 { host = host.slice(0..<Int(8 * host.sampleRate)) }
+            guard host.duration > 3 else { continue }
+            let marked = try Watermarker.embed(host, payload: payload)
+            XCTAssertGreaterThan(snrDB(host.channels[0], marked.channels[0]), 35, f)
+            let d = try WatermarkDetector.detect(marked)
+            XCTAssertTrue(d.present, "\(f): score \(d.score)")
+            XCTAssertFalse(try WatermarkDetector.detect(host).present, f)
+        }
+    }
+}
