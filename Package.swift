@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "VoxAudio", targets: ["VoxAudio"]),
         .library(name: "VoxSpectral", targets: ["VoxSpectral"]),
         .library(name: "VoxSeparation", targets: ["VoxSeparation"]),
+        .library(name: "VoxMix", targets: ["VoxMix"]),
         .executable(name: "vox", targets: ["vox"]),
     ],
     dependencies: [
@@ -25,6 +26,8 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CEbur128", pkgConfig: "libebur128",
+                       providers: [.apt(["libebur128-dev"])]),
 
         // Library layers: lower layers never import higher ones.
         .target(name: "VoxAudio", dependencies: ["CSndFile", "CSoxr"]),
@@ -32,10 +35,13 @@ let package = Package(
         .target(name: "VoxSeparation", dependencies: ["VoxAudio", "VoxSpectral", "COpenBLAS"],
                 // Network inference is ~100× slower unoptimised; tests of it would take minutes in debug.
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "VoxMix", dependencies: ["VoxAudio", "VoxSpectral", "CEbur128"],
+                // Limiter, resampling and correlation loops are ~100× slower unoptimised.
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // Command line.
         .executableTarget(name: "vox", dependencies: [
-            "VoxAudio", "VoxSpectral", "VoxSeparation",
+            "VoxAudio", "VoxSpectral", "VoxSeparation", "VoxMix",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks driver used by tools/bench (not a test).
@@ -45,6 +51,7 @@ let package = Package(
         .testTarget(name: "VoxSpectralTests", dependencies: ["VoxSpectral", "VoxAudio"]),
         .testTarget(name: "VoxSeparationTests", dependencies: ["VoxSeparation", "VoxSpectral", "VoxAudio"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "VoxMixTests", dependencies: ["VoxMix", "VoxAudio"]),
         .testTarget(name: "VoxCLITests", dependencies: ["vox", "VoxAudio"]),
     ],
     swiftLanguageModes: [.v6]
