@@ -26,7 +26,7 @@ struct AlignCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard maxOffset > 0, maxOffset <= 600 else { throw ValidationError("--max-offset must be in (0, 600] seconds") }
+        guard maxOffset > 0, maxOffset <= 600 else { throw AudioError(.invalidArgument, "--max-offset must be more than 0 and at most 600 seconds") }
         var options = AlignmentOptions()
         options.maximumOffsetSeconds = maxOffset
         let result = try Aligner.align(takePath: take, referencePath: to, options: options)

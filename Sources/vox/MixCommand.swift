@@ -53,7 +53,7 @@ struct MixCommand: ParsableCommand {
         options.channelCount = channels
         options.dither = !noDither
         guard let encoding = SampleEncoding(rawValue: bits) else {
-            throw ValidationError("--bits must be 16, 24 or 32f, not '\(bits)'")
+            throw AudioError(.invalidArgument, "--bits must be 16, 24 or 32f, not '\(bits)'")
         }
         do {
             options.format = try AudioFileFormat(container: try resolveContainer(output: output, format: nil), encoding: encoding)
@@ -64,14 +64,18 @@ struct MixCommand: ParsableCommand {
             options.loudnessLUFS = nil
             options.limiter = nil
         } else {
-            guard let l = Double(loudness) else { throw ValidationError("--loudness must be a number of LUFS (e.g. -14) or off") }
+            guard let l = Double(loudness) else {
+                throw AudioError(.invalidArgument, "--loudness must be a number of LUFS (e.g. -14) or off, not '\(loudness)'")
+            }
             options.loudnessLUFS = l
         }
         if let tp = truePeak {
             if tp.lowercased() == "off" {
                 options.limiter = nil
             } else {
-                guard let c = Double(tp) else { throw ValidationError("--true-peak must be a number of dBTP (e.g. -1) or off") }
+                guard let c = Double(tp) else {
+                    throw AudioError(.invalidArgument, "--true-peak must be a number of dBTP (e.g. -1) or off, not '\(tp)'")
+                }
                 options.limiter = LimiterOptions(ceilingDBTP: c)
             }
         }
