@@ -175,8 +175,8 @@ public enum Mixer {
             }
             let achieved = result.measurement.integratedLUFS
             let loudnessMet = target.map { abs(achieved - $0) <= options.loudnessToleranceLU } ?? true
-            // Meters disagree by a tenth of a dB on heavily limited audio: when BS.1770's own meter reads the
-            // output over the ceiling, the next pass holds the detector lower by the excess.
+            // The gain's own movement adds a few hundredths of a dB between samples: when the output's true peak is
+            // over the ceiling, the next pass holds the detector lower by the excess.
             let excessDB = limiterOptions.map { result.measurement.truePeakDBTP - $0.ceilingDBTP } ?? 0
             let peakMet = excessDB <= 0
             // Without limiting the gain is linear: one pass always reaches the target.

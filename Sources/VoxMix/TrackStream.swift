@@ -78,12 +78,13 @@ final class FractionalDelay {
             let y = [Float](unsafeUninitializedCapacity: n) { dst, count in
                 extended.withUnsafeBufferPointer { xs in
                     taps.withUnsafeBufferPointer { h in
-                        for i in 0..<n {
-                            // x[n - j] for output i sits at extended[i + tapCount - 1 - j].
-                            var acc: Float = 0
-                            let top = i + tapCount - 1
-                            for j in 0..<tapCount { acc += h[j] * xs[top - j] }
-                            dst[i] = acc
+                        // x[n - j] for output i sits at extended[i + tapCount - 1 - j]: taps outside, samples inside.
+                        for i in 0..<n { dst[i] = 0 }
+                        let out = dst.baseAddress!
+                        for j in 0..<tapCount {
+                            let w = h[j]
+                            let src = xs.baseAddress! + (tapCount - 1 - j)
+                            for i in 0..<n { out[i] += w * src[i] }
                         }
                     }
                 }
@@ -207,7 +208,7 @@ final class TrackStream: @unchecked Sendable {
             for c in 0..<busChannels {
                 fifo[c].withUnsafeBufferPointer { f in
                     destination[c].withUnsafeMutableBufferPointer { d in
-                        for i in 0..<take { d[filled + i] = f[fifoStart + i] }
+                        (d.baseAddress! + filled).update(from: f.baseAddress! + fifoStart, count: take)
                     }
                 }
             }
@@ -257,13 +258,14 @@ final class TrackStream: @unchecked Sendable {
             let row = weights[b]
             let start = fifo[b].count
             fifo[b].append(contentsOf: repeatElement(0, count: n))
-            fifo[b].withUnsafeMutableBufferPointer { dst in
+            fifo[b].withUnsafeMutableBufferPointer { whole in
+                let dst = whole.baseAddress! + start
                 for (c, w) in row.enumerated() where w != 0 {
                     block.channels[c].withUnsafeBufferPointer { src in
                         if w == 1 {
-                            for i in 0..<n { dst[start + i] += src[i] }
+                            for i in 0..<n { dst[i] += src[i] }
                         } else {
-                            for i in 0..<n { dst[start + i] += w * src[i] }
+                            for i in 0..<n { dst[i] += w * src[i] }
                         }
                     }
                 }
