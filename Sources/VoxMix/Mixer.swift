@@ -132,9 +132,7 @@ public enum Mixer {
                                              expectedFrames: expectedFrames)
             let meter = try LoudnessMeter(channelCount: options.channelCount, sampleRate: rate, truePeak: false, loudnessRange: false)
             do {
-                while let block = try bus.next() {
-                    meter.add(block)
-                    try writer.write(block)
+                try RenderPipeline(source: { try bus.next() }, meter: meter, writer: writer).run { _ in
                     progress(MixProgress(stage: "mixing", pass: 1, fraction: Double(bus.framesMixed) / Double(max(1, expectedFrames))))
                 }
                 try writer.finish()
@@ -233,7 +231,7 @@ public enum Mixer {
     }
 
     /// One rendering pass: gain, limiter, loudness meter, writer (left unfinished for the caller to commit).
-    private static func render(source: () throws -> AudioBuffer?, to path: String, rate: Double, channelCount: Int,
+    private static func render(source: @escaping () throws -> AudioBuffer?, to path: String, rate: Double, channelCount: Int,
                                format: AudioFileFormat, dither: Bool, gainDB: Double, limiter options: LimiterOptions?,
                                expectedFrames: Int64, inputs: [String], progress: (Int64) -> Void) throws -> RenderResult {
         let writer = try AudioFileWriter(path: path, format: format, sampleRate: Int(rate), channelCount: channelCount,
@@ -242,29 +240,83 @@ public enum Mixer {
             let limiter = try options.map { try TruePeakLimiter(channelCount: channelCount, sampleRate: rate, gainDB: gainDB, options: $0) }
             let gain = Float(pow(10, gainDB / 20))
             let meter = try LoudnessMeter(channelCount: channelCount, sampleRate: rate)
-            var read: Int64 = 0
-            func emit(_ b: AudioBuffer) throws {
-                meter.add(b)
-                try writer.write(b)
-            }
-            while var block = try source() {
-                read += Int64(block.frameCount)
-                if let l = limiter {
-                    block = l.process(block)
-                } else if gain != 1 {
-                    for c in 0..<block.channelCount {
-                        block.channels[c].withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] *= gain } }
-                    }
+            let process: (AudioBuffer) -> AudioBuffer = { input in
+                if let l = limiter { return l.process(input) }
+                guard gain != 1 else { return input }
+                var block = input
+                for c in 0..<block.channelCount {
+                    block.channels[c].withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] *= gain } }
                 }
-                try emit(block)
-                progress(read)
+                return block
             }
-            if let l = limiter { try emit(l.finish()) }
+            try RenderPipeline(source: source, process: process, flush: limiter.map { l in { l.finish() } },
+                               meter: meter, writer: writer).run(progress: progress)
             return RenderResult(writer: writer, limiter: limiter, measurement: meter.measurement)
         } catch {
             writer.cancel()
             throw error
         }
+    }
+}
+
+/// A two-stage software pipeline: while one thread reads and processes block k+1 (decoding, gain, limiter), the
+/// other measures and writes block k. The stages share no state; each step joins both before the next.
+final class RenderPipeline: @unchecked Sendable {
+    private let source: () throws -> AudioBuffer?
+    private let process: ((AudioBuffer) -> AudioBuffer)?
+    private let flush: (() -> AudioBuffer)?
+    private let meter: LoudnessMeter
+    private let writer: AudioFileWriter
+    private var incoming: AudioBuffer?
+    private var pending: AudioBuffer?
+    private var sourceDone = false
+    private var readError: Error?
+    private var writeError: Error?
+    private var framesRead: Int64 = 0
+
+    init(source: @escaping () throws -> AudioBuffer?, process: ((AudioBuffer) -> AudioBuffer)? = nil,
+         flush: (() -> AudioBuffer)? = nil, meter: LoudnessMeter, writer: AudioFileWriter) {
+        self.source = source
+        self.process = process
+        self.flush = flush
+        self.meter = meter
+        self.writer = writer
+    }
+
+    /// Runs to the end of the source; `progress` gets the frames read so far after each step (on this thread).
+    func run(progress: (Int64) -> Void) throws {
+        repeat {
+            DispatchQueue.concurrentPerform(iterations: 2) { job in
+                if job == 0 { produce() } else { consume() }
+            }
+            if let e = readError ?? writeError { throw e }
+            pending = incoming
+            incoming = nil
+            progress(framesRead)
+        } while !sourceDone
+        consume()
+        if let e = writeError { throw e }
+    }
+
+    private func produce() {
+        do {
+            if let block = try source() {
+                framesRead += Int64(block.frameCount)
+                incoming = process?(block) ?? block
+            } else {
+                sourceDone = true
+                incoming = flush?()
+            }
+        } catch {
+            readError = error
+        }
+    }
+
+    private func consume() {
+        guard let block = pending else { return }
+        pending = nil
+        meter.add(block)
+        do { try writer.write(block) } catch { writeError = error }
     }
 }
 

@@ -25,19 +25,27 @@ STEMS=("$WORK/vocals.flac" "$WORK/drums.flac" "$WORK/bass.flac" "$WORK/other.fla
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "input: 4 stereo 44.1 kHz 16-bit FLAC stems, 180 s each; output 16-bit WAV; median of $REPEAT runs"
-run() {  # key label command...: median wall time of REPEAT runs, peak RSS of the last
+run() {  # key label command...: median wall and CPU time of REPEAT runs, peak RSS of the last
   local key=$1 label=$2; shift 2
-  local walls=() json
+  local runs=() json
   for _ in $(seq "$REPEAT"); do
     rm -f "$WORK"/out-*.wav
     json=$(python3 tools/bench/peak_rss.py "$@")
-    walls+=("$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["status"]==0, d; print(d["wall_s"])' "$json")")
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["status"]==0, d' "$json"
+    runs+=("$json")
   done
-  json=$(python3 -c 'import json,sys,statistics; d=json.loads(sys.argv[1]); d["wall_s"]=statistics.median(map(float,sys.argv[2:])); print(json.dumps(d))' "$json" "${walls[@]}")
-  python3 tools/bench/format_run.py "$label" "$json" 180
+  json=$(python3 -c '
+import json, statistics, sys
+runs = [json.loads(a) for a in sys.argv[1:]]
+d = runs[-1]
+d["wall_s"] = statistics.median(r["wall_s"] for r in runs)
+d["cpu_s"] = statistics.median(r["cpu_s"] for r in runs)
+print(json.dumps(d))' "${runs[@]}")
+  printf "%s%9.2f\n" "$(python3 tools/bench/format_run.py "$label" "$json" 180)" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cpu_s"])' "$json")"
   echo "$json" > "$WORK/$key.json"
 }
-printf "%-34s%9s%12s%12s\n" "mix of 4 stems (3 min)" "wall s" "real time" "peak MiB"
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (wall times need an otherwise idle machine; CPU times do not)"
+printf "%-34s%9s%12s%12s%9s\n" "mix of 4 stems (3 min)" "wall s" "real time" "peak MiB" "CPU s"
 run sox "sox -m (unity, -v 1)" sox -m -v 1 "${STEMS[0]}" -v 1 "${STEMS[1]}" -v 1 "${STEMS[2]}" -v 1 "${STEMS[3]}" -b 16 "$WORK/out-sox.wav"
 run ffmpeg "ffmpeg amix (normalize=0)" ffmpeg -nostdin -loglevel error -y -i "${STEMS[0]}" -i "${STEMS[1]}" -i "${STEMS[2]}" -i "${STEMS[3]}" \
     -filter_complex amix=inputs=4:normalize=0 -c:a pcm_s16le "$WORK/out-ffmpeg.wav"
@@ -48,10 +56,14 @@ run vox_push "vox mix --loudness -8" "$VOX" mix -q "${STEMS[@]}" --loudness -8 -
 python3 - "$WORK" <<'PYEOF'
 import json, sys
 w = sys.argv[1]
-r = {k: json.load(open(f"{w}/{k}.json"))["wall_s"] for k in ["sox", "ffmpeg", "vox_unity", "sox_norm", "vox_finish", "vox_push"]}
-print(f"  vox mix --loudness off vs sox -m:       {r['sox'] / r['vox_unity']:.2f}x as fast (time sox / time vox)")
-print(f"  vox mix --loudness off vs ffmpeg amix:  {r['ffmpeg'] / r['vox_unity']:.2f}x as fast")
-print(f"  vox mix (-14 LUFS) vs sox -m --norm:     {r['sox_norm'] / r['vox_finish']:.2f}x as fast")
+keys = ["sox", "ffmpeg", "vox_unity", "sox_norm", "vox_finish", "vox_push"]
+r = {k: json.load(open(f"{w}/{k}.json")) for k in keys}
+def ratio(peer, vox, what):
+    return r[peer][what] / r[vox][what]
+for peer, vox, text in [("sox", "vox_unity", "vox mix --loudness off vs sox -m"),
+                        ("ffmpeg", "vox_unity", "vox mix --loudness off vs ffmpeg amix"),
+                        ("sox_norm", "vox_finish", "vox mix (-14 LUFS) vs sox -m --norm")]:
+    print(f"  {text:<40} wall {ratio(peer, vox, 'wall_s'):.2f}x, CPU {ratio(peer, vox, 'cpu_s'):.2f}x  (peer / vox: above 1 = vox faster)")
 PYEOF
 
 # Memory: the same command on 60-minute stems (the 3-minute ones 20 times over) should take about the same RSS.
