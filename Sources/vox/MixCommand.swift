@@ -39,6 +39,9 @@ struct MixCommand: ParsableCommand {
     @Option(help: "Output sample format: 16, 24 or 32f (float; WAV only).")
     var bits: String = "24"
 
+    @Flag(help: "With --loudness off and no --true-peak: skip measuring the output (loudness, range, true peak) for the summary.")
+    var noMeasure = false
+
     @Flag(help: "Never dither (plain rounding) when quantising.")
     var noDither = false
 
@@ -52,6 +55,7 @@ struct MixCommand: ParsableCommand {
         options.sampleRate = rate
         options.channelCount = channels
         options.dither = !noDither
+        options.measuresOutput = !noMeasure
         guard let encoding = SampleEncoding(rawValue: bits) else {
             throw AudioError(.invalidArgument, "--bits must be 16, 24 or 32f, not '\(bits)'")
         }
@@ -106,8 +110,11 @@ struct MixCommand: ParsableCommand {
 func summaryLine(_ r: MixReport) -> String {
     func f(_ v: Double, _ digits: Int = 1) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "-inf" }
     var line = "\(r.output): \(r.sampleRate) Hz, \(r.channels) ch, \(r.encoding == "32f" ? "float" : r.encoding + "-bit"), "
-        + "\(formatTime(r.durationSeconds)); \(f(r.loudness.integratedLUFS, 2)) LUFS, true peak \(f(r.loudness.truePeakDBTP, 2)) dBTP"
-    if let lra = r.loudness.loudnessRangeLU { line += ", LRA \(f(lra)) LU" }
+        + "\(formatTime(r.durationSeconds))"
+    if let m = r.loudness {
+        line += "; \(f(m.integratedLUFS, 2)) LUFS, true peak \(f(m.truePeakDBTP, 2)) dBTP"
+        if let lra = m.loudnessRangeLU { line += ", LRA \(f(lra)) LU" }
+    }
     if r.targetLoudnessLUFS != nil { line += "; gain \(f(r.gainDB, 2)) dB" }
     if r.limitedFraction > 0 {
         line += ", limiter up to \(f(r.limiterMaxReductionDB)) dB on \(f(r.limitedFraction * 100)) % of frames"

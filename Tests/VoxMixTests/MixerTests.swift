@@ -84,9 +84,15 @@ final class MixerTests: XCTestCase {
         XCTAssertFalse(report.dithered)
         XCTAssertEqual(report.frames, 44100)
         XCTAssertEqual(report.passes, 1)
+        XCTAssertNotNil(report.loudness)
         let mix = try AudioFileReader.read(path: "\(dir)/mix.wav")
         XCTAssertEqual(report.clippedSamples, 0)
         XCTAssertTrue(mix == expected, "the remix must equal the sum of the stems exactly")
+        // Without measuring: the same file, no figures.
+        options.measuresOutput = false
+        let quick = try Mixer.mix(paths.map { MixTrack(source: .file($0)) }, to: "\(dir)/quick.wav", options: options)
+        XCTAssertNil(quick.loudness)
+        XCTAssertTrue(try AudioFileReader.read(path: "\(dir)/quick.wav") == expected)
     }
 
     func testOffsetsAreSampleAccurateAndFractionalOffsetsInterpolate() throws {
@@ -186,7 +192,7 @@ final class MixerTests: XCTestCase {
         let m = try LoudnessMeter.measure(path: "\(dir)/loud.wav")
         XCTAssertEqual(m.integratedLUFS, -9, accuracy: 0.05)
         XCTAssertLessThanOrEqual(m.truePeakDBTP, -1.0)
-        XCTAssertEqual(r.loudness.integratedLUFS, m.integratedLUFS, accuracy: 0.02)
+        XCTAssertEqual(r.loudness!.integratedLUFS, m.integratedLUFS, accuracy: 0.02)
     }
 
     // MARK: - Bad input

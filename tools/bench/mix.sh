@@ -29,7 +29,6 @@ run() {  # key label command...: median wall and CPU time of REPEAT runs, peak R
   local key=$1 label=$2; shift 2
   local runs=() json
   for _ in $(seq "$REPEAT"); do
-    rm -f "$WORK"/out-*.wav
     json=$(python3 tools/bench/peak_rss.py "$@")
     python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["status"]==0, d' "$json"
     runs+=("$json")
@@ -49,21 +48,24 @@ printf "%-34s%9s%12s%12s%9s\n" "mix of 4 stems (3 min)" "wall s" "real time" "pe
 run sox "sox -m (unity, -v 1)" sox -m -v 1 "${STEMS[0]}" -v 1 "${STEMS[1]}" -v 1 "${STEMS[2]}" -v 1 "${STEMS[3]}" -b 16 "$WORK/out-sox.wav"
 run ffmpeg "ffmpeg amix (normalize=0)" ffmpeg -nostdin -loglevel error -y -i "${STEMS[0]}" -i "${STEMS[1]}" -i "${STEMS[2]}" -i "${STEMS[3]}" \
     -filter_complex amix=inputs=4:normalize=0 -c:a pcm_s16le "$WORK/out-ffmpeg.wav"
-run vox_unity "vox mix --loudness off" "$VOX" mix -q "${STEMS[@]}" --loudness off --bits 16 -o "$WORK/out-vox.wav"
+run vox_unity "vox mix --loudness off --no-measure" "$VOX" mix -q "${STEMS[@]}" --loudness off --no-measure --bits 16 -o "$WORK/out-vox.wav"
+cmp -s "$WORK/out-vox.wav" "$WORK/out-sox.wav" && echo "  (vox and sox outputs are byte-identical)"
+run vox_unity_m "vox mix --loudness off (measured)" "$VOX" mix -q "${STEMS[@]}" --loudness off --bits 16 -o "$WORK/out-vox.wav"
 run sox_norm "sox -m --norm=-1 (peak, 2 passes)" sox --norm=-1 -m -v 1 "${STEMS[0]}" -v 1 "${STEMS[1]}" -v 1 "${STEMS[2]}" -v 1 "${STEMS[3]}" -b 16 "$WORK/out-sox.wav"
 run vox_finish "vox mix (-14 LUFS, limiter)" "$VOX" mix -q "${STEMS[@]}" --bits 16 -o "$WORK/out-vox.wav"
 run vox_push "vox mix --loudness -8" "$VOX" mix -q "${STEMS[@]}" --loudness -8 --bits 16 -o "$WORK/out-vox.wav"
 python3 - "$WORK" <<'PYEOF'
 import json, sys
 w = sys.argv[1]
-keys = ["sox", "ffmpeg", "vox_unity", "sox_norm", "vox_finish", "vox_push"]
+keys = ["sox", "ffmpeg", "vox_unity", "vox_unity_m", "sox_norm", "vox_finish", "vox_push"]
 r = {k: json.load(open(f"{w}/{k}.json")) for k in keys}
 def ratio(peer, vox, what):
     return r[peer][what] / r[vox][what]
-for peer, vox, text in [("sox", "vox_unity", "vox mix --loudness off vs sox -m"),
+for peer, vox, text in [("sox", "vox_unity", "vox mix --loudness off --no-measure vs sox -m"),
+                        ("sox", "vox_unity_m", "vox mix --loudness off (measured) vs sox -m"),
                         ("ffmpeg", "vox_unity", "vox mix --loudness off vs ffmpeg amix"),
                         ("sox_norm", "vox_finish", "vox mix (-14 LUFS) vs sox -m --norm")]:
-    print(f"  {text:<40} wall {ratio(peer, vox, 'wall_s'):.2f}x, CPU {ratio(peer, vox, 'cpu_s'):.2f}x  (peer / vox: above 1 = vox faster)")
+    print(f"  {text:<48} wall {ratio(peer, vox, 'wall_s'):.2f}x, CPU {ratio(peer, vox, 'cpu_s'):.2f}x  (peer / vox: above 1 = vox faster)")
 PYEOF
 
 # Memory: the same command on 60-minute stems (the 3-minute ones 20 times over) should take about the same RSS.
