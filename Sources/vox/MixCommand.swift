@@ -33,7 +33,7 @@ struct MixCommand: ParsableCommand {
     @Option(help: "Output sample rate in Hz (default: the first track's).")
     var rate: Int?
 
-    @Option(help: "Output channels: 2 (default) or 1.")
+    @Option(help: "Output channels: 2 or 1.")
     var channels: Int = 2
 
     @Option(help: "Output sample format: 16, 24 or 32f (float; WAV only).")
