@@ -29,6 +29,8 @@ public struct MixTrack: Sendable {
     /// Where the track starts on the bus, in seconds (negative: its beginning is cut). Fractional samples at the
     /// output rate are honoured (windowed-sinc fractional delay).
     public var offsetSeconds: Double = 0
+    /// The offset in frames at the bus rate, when given that way (`offset=441smp`); it overrides `offsetSeconds`.
+    public var offsetFrames: Double?
     /// A muted track is read for validation but contributes nothing.
     public var muted = false
 
@@ -43,7 +45,8 @@ public struct MixTrack: Sendable {
     /// Parses the command-line form `PATH[@gain=-3dB,pan=-0.2,offset=120ms,mute]`.
     ///
     /// `gain` takes dB (`-3dB` or `-3`); `pan` −1…1; `offset` takes `ms` (the default unit), `s` or `smp`
-    /// (samples at `sampleRate`, which must then be known); `mute` takes no value. Text after the last `@` is
+    /// (frames at the bus rate: converted with `sampleRate` when it is known, else kept as `offsetFrames`);
+    /// `mute` takes no value. Text after the last `@` is
     /// read as settings only if it looks like them, so paths containing `@` still work.
     /// - Throws: `.invalidArgument` naming the bad setting.
     public init(spec: String, sampleRate: Double? = nil) throws {
@@ -82,10 +85,13 @@ public struct MixTrack: Sendable {
                 if v.hasSuffix("ms") {
                     seconds = Double(v.dropLast(2)).map { $0 / 1000 }
                 } else if v.hasSuffix("smp") {
-                    guard let rate = sampleRate else {
-                        throw AudioError(.invalidArgument, path: path, "an offset in samples needs --rate")
+                    guard let frames = Double(v.dropLast(3)), frames.isFinite, abs(frames) < 1e11 else { throw bad(String(item)) }
+                    if let rate = sampleRate {
+                        seconds = frames / rate
+                    } else {
+                        offsetFrames = frames
+                        seconds = 0
                     }
-                    seconds = Double(v.dropLast(3)).map { $0 / rate }
                 } else if v.hasSuffix("s") {
                     seconds = Double(v.dropLast(1))
                 } else {

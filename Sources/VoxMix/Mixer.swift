@@ -196,7 +196,7 @@ public enum Mixer {
                     tracks: streams.map { s in
                         MixReport.Track(source: s.track.source.name, sampleRate: Int(s.source.sampleRate),
                                         channels: s.source.channelCount, gainDB: s.track.gainDB, pan: s.track.pan,
-                                        offsetMilliseconds: s.track.offsetSeconds * 1000, muted: s.track.muted,
+                                        offsetMilliseconds: (s.track.offsetFrames.map { $0 / rate } ?? s.track.offsetSeconds) * 1000, muted: s.track.muted,
                                         resampled: s.source.sampleRate != rate)
                     },
                     busLoudnessLUFS: busLoudness, targetLoudnessLUFS: target, gainDB: gainDB,

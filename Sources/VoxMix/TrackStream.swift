@@ -150,7 +150,7 @@ final class TrackStream: @unchecked Sendable {
         weights = track.busWeights(trackChannels: trackChannels, busChannels: busChannels)
         resampler = source.sampleRate == busRate ? nil
             : try Resampler(inputRate: source.sampleRate, outputRate: busRate, channelCount: trackChannels)
-        let offset = track.offsetSeconds * busRate
+        let offset = track.offsetFrames ?? track.offsetSeconds * busRate
         var whole = offset.rounded(.down)
         var fraction = offset - whole
         // Offsets within a millionth of a frame of a whole frame are whole (ms values rarely land exactly).
