@@ -62,7 +62,7 @@ public struct MixReport: Sendable, Encodable {
     public var frames: Int64
     public var durationSeconds: Double
     public var tracks: [Track]
-    /// Integrated loudness of the summed bus before any gain (LUFS); nil when loudness was not normalised.
+    /// Integrated loudness of the summed bus before any gain (LUFS); nil for a plain unity mix.
     public var busLoudnessLUFS: Double?
     public var targetLoudnessLUFS: Double?
     /// Gain applied to the bus (dB).
@@ -83,11 +83,11 @@ public struct MixReport: Sendable, Encodable {
 /// dither, atomic write.
 ///
 /// Streaming: tracks are read block by block (decoded in parallel), so memory does not grow with length. With a
-/// loudness target, the first pass sums the tracks into a temporary float file next to the output while measuring
+/// loudness target or a limiter, the first pass sums the tracks into a temporary float file next to the output while measuring
 /// the bus's integrated loudness; each rendering pass then reads it back through gain, limiter and writer while
 /// measuring the result. When the limiter moved the loudness by more than the tolerance, the gain is re-solved
 /// (secant steps on loudness(gain), which rises monotonically) and the output rendered again; the partial output
-/// of a discarded pass never appears. Without a target, one pass renders straight to the output.
+/// of a discarded pass never appears. With neither, one pass renders straight to the output.
 ///
 /// `vox cover` and other callers use this directly, with `.buffer` sources for audio already in memory.
 public enum Mixer {
@@ -127,8 +127,9 @@ public enum Mixer {
         var busLoudness: Double?
         var temporaryBus: String?
         defer { if let t = temporaryBus { unlink(t) } }
-        if options.loudnessLUFS != nil {
-            // Pass 1: sum into a temporary float file, measuring the bus.
+        if options.loudnessLUFS != nil || options.limiter != nil {
+            // Pass 1: sum into a temporary float file, measuring the bus (with a limiter there may be several
+            // rendering passes, and the tracks are read only once).
             let path = try OutputPath.temporarySibling(of: outputPath) + ".bus"
             let writer = try AudioFileWriter(path: path, format: try AudioFileFormat(container: .wav, encoding: .float32),
                                              sampleRate: Int(rate), channelCount: options.channelCount,
@@ -145,7 +146,7 @@ public enum Mixer {
             }
             temporaryBus = path
             busLoudness = meter.integratedLUFS
-            guard busLoudness!.isFinite else {
+            guard busLoudness!.isFinite || options.loudnessLUFS == nil else {
                 throw AudioError(.invalidArgument, path: outputPath, "the mix is silent (below the -70 LUFS gate): there is no loudness to normalise; use --loudness off")
             }
         }

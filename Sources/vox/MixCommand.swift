@@ -115,7 +115,12 @@ func summaryLine(_ r: MixReport) -> String {
         line += "; \(f(m.integratedLUFS, 2)) LUFS, true peak \(f(m.truePeakDBTP, 2)) dBTP"
         if let lra = m.loudnessRangeLU { line += ", LRA \(f(lra)) LU" }
     }
-    if r.targetLoudnessLUFS != nil { line += "; gain \(f(r.gainDB, 2)) dB" }
+    if let target = r.targetLoudnessLUFS {
+        line += "; gain \(f(r.gainDB, 2)) dB"
+        if let m = r.loudness, abs(m.integratedLUFS - target) > 0.1 {
+            line += " (the limiter could not reach \(f(target)) LUFS within \(r.passes) passes: raise --true-peak or lower --loudness)"
+        }
+    }
     if r.limitedFraction > 0 {
         line += ", limiter up to \(f(r.limiterMaxReductionDB)) dB on \(f(r.limitedFraction * 100)) % of frames"
     }

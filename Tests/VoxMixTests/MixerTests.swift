@@ -199,6 +199,23 @@ final class MixerTests: XCTestCase {
         XCTAssertEqual(r.loudness!.integratedLUFS, m.integratedLUFS, accuracy: 0.02)
     }
 
+    /// A limiter without a loudness target: unity gain, peaks held; a re-rendering pass must still have the tracks.
+    func testLimiterWithoutLoudnessTarget() throws {
+        let a = try write(TestSignals.drums(seconds: 2), "d.wav")
+        var options = MixOptions()
+        options.loudnessLUFS = nil
+        options.limiter = LimiterOptions(ceilingDBTP: -6)
+        options.format = float32
+        let r = try Mixer.mix([MixTrack(source: .file(a), gainDB: 3)], to: "\(dir)/lim.wav", options: options)
+        XCTAssertEqual(r.frames, 88200)
+        XCTAssertEqual(r.gainDB, 0)
+        XCTAssertLessThan(r.limiterMaxReductionDB, -3)
+        let m = try LoudnessMeter.measure(path: "\(dir)/lim.wav")
+        XCTAssertLessThanOrEqual(m.truePeakDBTP, -6)
+        XCTAssertGreaterThan(m.truePeakDBTP, -7)
+        XCTAssertEqual(files(), ["d.wav", "lim.wav"])
+    }
+
     // MARK: - Bad input
 
     func testBadInputsFailCleanly() throws {
