@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "VoxSpectral", targets: ["VoxSpectral"]),
         .library(name: "VoxSeparation", targets: ["VoxSeparation"]),
         .library(name: "VoxProvenance", targets: ["VoxProvenance"]),
+        .library(name: "VoxMix", targets: ["VoxMix"]),
         .executable(name: "vox", targets: ["vox"]),
     ],
     dependencies: [
@@ -28,6 +29,8 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CEbur128", pkgConfig: "libebur128",
+                       providers: [.apt(["libebur128-dev"])]),
 
         // Library layers: lower layers never import higher ones.
         .target(name: "VoxAudio", dependencies: ["CSndFile", "CSoxr", "CCrypto"]),
@@ -38,10 +41,13 @@ let package = Package(
         .target(name: "VoxProvenance", dependencies: ["VoxAudio", "VoxSpectral"],
                 // The watermark's per-bin loops run ~100× slower unoptimised.
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "VoxMix", dependencies: ["VoxAudio", "VoxSpectral", "CEbur128"],
+                // Limiter, resampling and correlation loops are ~100× slower unoptimised.
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // Command line.
         .executableTarget(name: "vox", dependencies: [
-            "VoxAudio", "VoxSpectral", "VoxSeparation", "VoxProvenance",
+            "VoxAudio", "VoxSpectral", "VoxSeparation", "VoxProvenance", "VoxMix",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks driver used by tools/bench (not a test).
@@ -52,6 +58,7 @@ let package = Package(
         .testTarget(name: "VoxSeparationTests", dependencies: ["VoxSeparation", "VoxSpectral", "VoxAudio", "COpenBLAS"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VoxProvenanceTests", dependencies: ["VoxProvenance", "VoxAudio"]),
+        .testTarget(name: "VoxMixTests", dependencies: ["VoxMix", "VoxAudio"]),
         .testTarget(name: "VoxCLITests", dependencies: ["vox", "VoxAudio"]),
     ],
     swiftLanguageModes: [.v6]

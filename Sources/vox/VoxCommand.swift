@@ -13,7 +13,7 @@ struct VoxCommand: ParsableCommand {
         """,
         version: VoxVersion.string,
         subcommands: [InfoCommand.self, ConvertFormatCommand.self, SpectrogramCommand.self, SeparateCommand.self, ModelCommand.self,
-                      WatermarkCommand.self]
+                      WatermarkCommand.self, MixCommand.self, LoudnessCommand.self, AlignCommand.self]
     )
 }
 

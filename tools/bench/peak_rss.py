@@ -15,4 +15,5 @@ if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
 print(json.dumps({"cmd": " ".join(sys.argv[1:]), "status": os.waitstatus_to_exitcode(status),
-                  "wall_s": round(time.perf_counter() - t0, 3), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}))
+                  "wall_s": round(time.perf_counter() - t0, 3), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+                  "cpu_s": round(usage.ru_utime + usage.ru_stime, 3)}))
