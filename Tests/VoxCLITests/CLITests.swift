@@ -11,28 +11,12 @@ final class CLITests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
 
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
+    typealias Result = VoxRunResult
 
-    private var voxPath: String {
-        // The test bundle and the executable are built into the same folder.
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vox").path
-    }
-
-    func vox(_ args: String...) throws -> Result { try vox(args, environment: [:]) }
+    func vox(_ args: String...) throws -> Result { try runVox(args) }
 
     private func vox(_ args: [String], environment: [String: String]) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: voxPath)
-        p.arguments = args
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try runVox(args, environment: environment)
     }
 
     func fixture(_ name: String, channels: Int = 2, rate: Double = 44100, frames: Int = 22050,
