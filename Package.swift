@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "VoxAudio", targets: ["VoxAudio"]),
         .library(name: "VoxSpectral", targets: ["VoxSpectral"]),
         .library(name: "VoxSeparation", targets: ["VoxSeparation"]),
+        .library(name: "VoxVoice", targets: ["VoxVoice"]),
         .executable(name: "vox", targets: ["vox"]),
     ],
     dependencies: [
@@ -32,10 +33,13 @@ let package = Package(
         .target(name: "VoxSeparation", dependencies: ["VoxAudio", "VoxSpectral", "COpenBLAS"],
                 // Network inference is ~100× slower unoptimised; tests of it would take minutes in debug.
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "VoxVoice", dependencies: ["VoxAudio", "VoxSpectral"],
+                // Per-frame DSP loops are ~100× slower unoptimised; keep debug tests fast.
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // Command line.
         .executableTarget(name: "vox", dependencies: [
-            "VoxAudio", "VoxSpectral", "VoxSeparation",
+            "VoxAudio", "VoxSpectral", "VoxSeparation", "VoxVoice",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks driver used by tools/bench (not a test).
@@ -45,6 +49,7 @@ let package = Package(
         .testTarget(name: "VoxSpectralTests", dependencies: ["VoxSpectral", "VoxAudio"]),
         .testTarget(name: "VoxSeparationTests", dependencies: ["VoxSeparation", "VoxSpectral", "VoxAudio"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "VoxVoiceTests", dependencies: ["VoxVoice", "VoxAudio"]),
         .testTarget(name: "VoxCLITests", dependencies: ["vox", "VoxAudio"]),
     ],
     swiftLanguageModes: [.v6]

@@ -98,3 +98,16 @@ public final class RealFFT {
         return (0..<size).map { timeBuffer[$0] * scale }
     }
 }
+
+extension RealFFT {
+    /// Zero-copy access for hot loops: the `size` real samples the transforms read and write.
+    public var timeSamples: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: timeBuffer, count: size) }
+    /// Zero-copy access for hot loops: the `binCount` complex bins, interleaved (`re0, im0, re1, im1, …`).
+    public var spectrumValues: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: frequencyBuffer, count: 2 * binCount)
+    }
+    /// `timeSamples` → `spectrumValues`, unnormalised (no copies).
+    public func transformForward() { executeForward() }
+    /// `spectrumValues` → `timeSamples`, unnormalised (`size` times the signal); destroys `spectrumValues`.
+    public func transformInverse() { executeInverse() }
+}

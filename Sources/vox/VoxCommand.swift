@@ -12,7 +12,8 @@ struct VoxCommand: ParsableCommand {
         overwritten.
         """,
         version: VoxVersion.string,
-        subcommands: [InfoCommand.self, ConvertFormatCommand.self, SpectrogramCommand.self, SeparateCommand.self, ModelCommand.self]
+        subcommands: [InfoCommand.self, ConvertFormatCommand.self, SpectrogramCommand.self, SeparateCommand.self, ModelCommand.self,
+                      PitchCommand.self, ResynthCommand.self]
     )
 }
 

@@ -1,0 +1,262 @@
+import Foundation
+import VoxAudio
+import VoxSpectral
+
+/// Settings of the vocoder synthesiser.
+public struct SynthesizerOptions: Sendable, Equatable {
+    /// Seed of the noise (aperiodic) excitation: the same features and seed give the same samples on any machine.
+    /// Default 1.
+    public var seed: UInt64 = 1
+    /// Pulse rate in unvoiced stretches (Hz): noise is shaped in chunks this long, as WORLD does. Default 500.
+    public var unvoicedF0 = 500.0
+
+    public init() {}
+}
+
+/// Waveform synthesis from F0, spectral envelope and aperiodicity (WORLD, Morise et al. 2016, IEICE Trans. E99-D).
+///
+/// Pulses are placed where the integrated F0 phase wraps (with their fractional position kept as a linear-phase
+/// delay). Each pulse's response is a minimum-phase filter of the periodic power `envelope·(1 − ap²)` times
+/// `sqrt(period)`, plus a noise burst one period long shaped by the minimum-phase filter of `envelope·ap²`;
+/// responses are overlap-added. Envelopes are interpolated between frames in the log (cepstral) domain, where a
+/// minimum-phase spectrum is linear in the log amplitude, so each frame's minimum-phase spectra are computed
+/// once rather than once per pulse. The output has exactly `features.sampleCount` samples at the features' rate,
+/// resampled when another rate is asked for.
+public struct Synthesizer: Sendable {
+    public var options: SynthesizerOptions
+
+    public init(options: SynthesizerOptions = SynthesizerOptions()) { self.options = options }
+
+    /// Mono audio from `features`, at `sampleRate` (default: the features' own rate).
+    public func synthesize(_ features: VoiceFeatures, sampleRate outputRate: Double? = nil) throws -> AudioBuffer {
+        guard features.frameCount > 0, features.sampleCount >= 0 else {
+            throw AudioError(.invalidArgument, "no frames to synthesise")
+        }
+        let samples = synthesizeSamples(features)
+        let buffer = AudioBuffer(channels: [samples], sampleRate: features.sampleRate)
+        if let rate = outputRate, rate != features.sampleRate { return try Resampler.resample(buffer, to: rate) }
+        return buffer
+    }
+
+    struct Pulse { var time: Double; var voiced: Bool; var length: Int }
+
+    /// Pulse times (in samples) from the F0 contour: a pulse wherever the integrated phase passes a multiple of 2π.
+    func pulses(_ f: VoiceFeatures) -> [Pulse] {
+        let fs = f.sampleRate, T = f.frameCount
+        let lowest = fs / Double(f.fftSize) + 1
+        var out = [Pulse]()
+        out.reserveCapacity(Int(f.duration * 600) + 16)
+        var phase = 0.0
+        f.f0.withUnsafeBufferPointer { f0 in
+            for n in 0..<f.sampleCount {
+                let pos = Double(n) / fs / f.framePeriod
+                let i0 = min(T - 1, Int(pos)), i1 = min(T - 1, i0 + 1)
+                let w = i0 == i1 ? 0 : pos - Double(i0)
+                let a = Double(f0[i0]) >= lowest ? Double(f0[i0]) : 0, b = Double(f0[i1]) >= lowest ? Double(f0[i1]) : 0
+                let voiced = (a > 0 ? 1 - w : 0) + (b > 0 ? w : 0) > 0.5
+                // Inside a voiced stretch interpolate; at its edges hold the voiced neighbour (no droop towards 0).
+                let freq = !voiced ? options.unvoicedF0 : (a > 0 && b > 0 ? a * (1 - w) + b * w : max(a, b))
+                let inc = 2 * Double.pi * freq / fs
+                phase += inc
+                if phase >= 2 * .pi {
+                    phase -= 2 * .pi
+                    out.append(Pulse(time: Double(n) - phase / inc, voiced: voiced, length: 0))
+                }
+            }
+        }
+        for p in out.indices {
+            let next = p + 1 < out.count ? Int(out[p + 1].time) : Int(out[p].time) + Int(fs / 200)
+            out[p].length = max(1, next - Int(out[p].time))
+        }
+        return out
+    }
+
+    func synthesizeSamples(_ f: VoiceFeatures) -> [Float] {
+        let n = f.fftSize, bins = f.binCount
+        let count = f.sampleCount
+        let plist = pulses(f)
+        guard !plist.isEmpty, count > 0 else { return [Float](repeating: 0, count: count) }
+        let seed = options.seed
+        let jobs = max(1, min(2 * ProcessInfo.processInfo.activeProcessorCount, plist.count / 64))
+        // Each job overlap-adds into its own span; spans are summed afterwards.
+        var parts = [(start: Int, samples: [Float])](repeating: (0, []), count: jobs)
+        parts.withUnsafeMutableBufferPointer { pb in
+            let partOut = SharedPointer(pb.baseAddress!)
+            plist.withUnsafeBufferPointer { ppb in
+                let pp = SharedPointer(UnsafeMutablePointer(mutating: ppb.baseAddress!))
+                let pulseCount = ppb.count
+                DispatchQueue.concurrentPerform(iterations: jobs) { job in
+                    let range = (pulseCount * job / jobs)..<(pulseCount * (job + 1) / jobs)
+                    guard !range.isEmpty else { partOut.pointer[job] = (0, []); return }
+                    let first = Int(pp.pointer[range.lowerBound].time) - n / 2
+                    let last = Int(pp.pointer[range.upperBound - 1].time) + n
+                    var local = [Float](repeating: 0, count: last - first + 1)
+                    let cache = FrameSpectra(features: f)
+                    let fft = RealFFT(size: n), noiseFFT = RealFFT(size: n)
+                    let scale = 1 / Float(n)
+                    local.withUnsafeMutableBufferPointer { lb in
+                        for p in range {
+                            let pulse = pp.pointer[p]
+                            let base = Int(pulse.time.rounded(.down))
+                            let frac = pulse.time - Double(base)
+                            Self.response(pulse: pulse, fractionalDelay: frac, index: p, seed: seed, features: f, cache: cache,
+                                          fft: fft, noiseFFT: noiseFFT)
+                            let t = fft.timeSamples
+                            let offset = base - n / 2 - first
+                            for j in 0..<n {
+                                let k = offset + j
+                                if k >= 0 && k < lb.count { lb[k] += t[j] * scale }
+                            }
+                        }
+                    }
+                    cache.deallocate()
+                    partOut.pointer[job] = (first, local)
+                }
+            }
+        }
+        var y = [Float](repeating: 0, count: count)
+        y.withUnsafeMutableBufferPointer { yb in
+            for part in parts where !part.samples.isEmpty {
+                part.samples.withUnsafeBufferPointer { s in
+                    let lo = max(0, part.start), hi = min(count, part.start + s.count)
+                    if lo < hi { for i in lo..<hi { yb[i] += s[i - part.start] } }
+                }
+            }
+        }
+        _ = bins
+        return y
+    }
+
+    /// One pulse's response (periodic + aperiodic) into `fft.timeSamples`, time 0 at index `n/2 + delay`.
+    static func response(pulse: Pulse, fractionalDelay: Double, index: Int, seed: UInt64, features f: VoiceFeatures,
+                         cache: FrameSpectra, fft: RealFFT, noiseFFT: RealFFT) {
+        let n = fft.size, half = n / 2
+        let T = f.frameCount
+        let pos = pulse.time / f.sampleRate / f.framePeriod
+        let i0 = max(0, min(T - 1, Int(pos))), i1 = min(T - 1, i0 + 1)
+        let w = Float(i0 == i1 ? 0 : max(0, min(1, pos - Double(i0))))
+        // Noise burst one period long, zero mean.
+        let length = min(pulse.length, half)
+        var rng = GaussianNoise(seed: seed &+ UInt64(index) &* 0x2545_F491_4F6C_DD1D)
+        let nt = noiseFFT.timeSamples
+        var mean = 0.0
+        for j in 0..<length { let v = rng.next(); nt[j] = Float(v); mean += v }
+        let m = Float(mean / Double(length))
+        for j in 0..<length { nt[j] -= m }
+        for j in length..<n { nt[j] = 0 }
+        noiseFFT.transformForward()
+        let noise = noiseFFT.spectrumValues
+        let a0 = cache.aperiodic(i0), a1 = cache.aperiodic(i1)
+        let s = fft.spectrumValues
+        // Aperiodic part, delayed by n/2 (a factor (−1)^k).
+        for k in 0...half {
+            let re = (1 - w) * a0[2 * k] + w * a1[2 * k]
+            let im = (1 - w) * a0[2 * k + 1] + w * a1[2 * k + 1]
+            let mag = expf(re) * (k & 1 == 0 ? 1 : -1)
+            let c = mag * cosf(im), sn = mag * sinf(im)
+            let nr = noise[2 * k], ni = noise[2 * k + 1]
+            s[2 * k] = c * nr - sn * ni
+            s[2 * k + 1] = c * ni + sn * nr
+        }
+        if pulse.voiced {
+            let v0 = f.f0[i0] > 0, v1 = f.f0[i1] > 0
+            // Both frames voiced: interpolate; one voiced: its spectrum faded by the power weight it would get in a
+            // linear interpolation with a zero periodic part.
+            let (p0, p1, wp, gain): (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Float, Float)
+            if v0 && v1 { (p0, p1, wp, gain) = (cache.periodic(i0), cache.periodic(i1), w, 0) }
+            else if v0 { (p0, p1, wp, gain) = (cache.periodic(i0), cache.periodic(i0), 0, 0.5 * logf(max(1e-6, 1 - w))) }
+            else { (p0, p1, wp, gain) = (cache.periodic(i1), cache.periodic(i1), 0, 0.5 * logf(max(1e-6, w))) }
+            let amp = logf(Float(pulse.length).squareRoot()) + gain
+            let delay = 2 * Double.pi * (fractionalDelay + Double(half)) / Double(n)
+            for k in 1...half {
+                let re = (1 - wp) * p0[2 * k] + wp * p1[2 * k] + amp
+                let im = (1 - wp) * p0[2 * k + 1] + wp * p1[2 * k + 1] - Float((delay * Double(k)).truncatingRemainder(dividingBy: 2 * .pi))
+                let mag = expf(re)
+                s[2 * k] += mag * cosf(im)
+                s[2 * k + 1] += mag * sinf(im)
+            }
+        }
+        s[1] = 0
+        s[2 * half + 1] = 0
+        fft.transformInverse()
+    }
+}
+
+/// Minimum-phase log spectra (`re = log amplitude, im = phase`, interleaved) of each frame's periodic and
+/// aperiodic parts, computed on demand and kept for the few frames a run of pulses needs.
+final class FrameSpectra {
+    let f: VoiceFeatures
+    let fft: RealFFT
+    let bins: Int
+    private var slots: [(frame: Int, periodic: UnsafeMutablePointer<Float>, aperiodic: UnsafeMutablePointer<Float>, hasPeriodic: Bool)] = []
+    private var next = 0
+    private let ap: UnsafeMutablePointer<Float>
+    private let logAmp: UnsafeMutablePointer<Float>
+
+    init(features: VoiceFeatures) {
+        f = features
+        fft = RealFFT(size: features.fftSize)
+        bins = features.binCount
+        ap = .allocate(capacity: bins)
+        logAmp = .allocate(capacity: bins)
+        for _ in 0..<4 {
+            slots.append((-1, .allocate(capacity: 2 * bins), .allocate(capacity: 2 * bins), false))
+        }
+    }
+
+    func deallocate() {
+        for s in slots { s.periodic.deallocate(); s.aperiodic.deallocate() }
+        ap.deallocate(); logAmp.deallocate()
+    }
+
+    func periodic(_ frame: Int) -> UnsafeMutablePointer<Float> { slots[load(frame)].periodic }
+    func aperiodic(_ frame: Int) -> UnsafeMutablePointer<Float> { slots[load(frame)].aperiodic }
+
+    private func load(_ frame: Int) -> Int {
+        if let i = slots.firstIndex(where: { $0.frame == frame }) { return i }
+        let slot = next
+        next = (next + 1) % slots.count
+        slots[slot].frame = frame
+        let voiced = f.f0[frame] > 0
+        f.bandAperiodicity.withUnsafeBufferPointer { b in
+            VoiceFeatures.expandAperiodicity(bands: UnsafeBufferPointer(rebasing: b[(frame * f.bandCount)..<((frame + 1) * f.bandCount)]),
+                                             frequencies: f.aperiodicityFrequencies, sampleRate: f.sampleRate, fftSize: f.fftSize, into: ap)
+        }
+        f.envelope.withUnsafeBufferPointer { e in
+            let env = e.baseAddress! + frame * bins
+            // Aperiodic: envelope·ap² (unvoiced: the whole envelope).
+            for k in 0..<bins {
+                let r = voiced ? max(0.001, min(1, ap[k])) : 1
+                logAmp[k] = 0.5 * logf(max(1e-30, env[k] * r * r) + 1e-30)
+            }
+            minimumPhase(logAmp, into: slots[slot].aperiodic)
+            if voiced {
+                for k in 0..<bins {
+                    let r = max(0.001, min(0.999999, ap[k]))
+                    logAmp[k] = 0.5 * logf(env[k] * (1 - r * r) + 1e-30)
+                }
+                minimumPhase(logAmp, into: slots[slot].periodic)
+            }
+        }
+        slots[slot].hasPeriodic = voiced
+        return slot
+    }
+
+    /// Complex log spectrum of the minimum-phase filter with log amplitude `logAmp` (folded real cepstrum).
+    private func minimumPhase(_ logAmp: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let n = fft.size, half = n / 2
+        let t = fft.timeSamples
+        for k in 0...half { t[k] = logAmp[k] }
+        for k in 1..<half { t[n - k] = logAmp[k] }
+        fft.transformForward()
+        let s = fft.spectrumValues
+        let scale = 1 / Float(n)
+        // Cepstrum c[q] = Re S[q] / n (even sequence); fold the negative quefrencies onto the positive ones.
+        t[0] = s[0] * scale
+        for q in 1..<half { t[q] = 2 * s[2 * q] * scale }
+        t[half] = s[2 * half] * scale
+        for q in (half + 1)..<n { t[q] = 0 }
+        fft.transformForward()
+        for k in 0...half { out[2 * k] = logAmp[k]; out[2 * k + 1] = s[2 * k + 1] }
+    }
+}
