@@ -46,12 +46,17 @@ public struct Aperiodicity: Sendable {
         let fftSize = 1 << (1 + Int(log2(4 * fs / o.minimumF0 + 1)))
         let loveSize = 1 << (1 + Int(log2(3 * fs / 40 + 1)))
         let windowLength = Int(o.bandSpacing * Double(fftSize) / fs) * 2 + 1
+        // The windowed group delay of a band is windowLength samples long: a transform twice that length resolves
+        // its spectrum as well as D4C's 4096-point one does (the statistic is a share of energy), 4× cheaper.
+        var bandPow2 = 64
+        while bandPow2 < 2 * windowLength { bandPow2 *= 2 }
+        let bandSize = bandPow2
         let nuttall = (0..<windowLength).map { i -> Double in
             let x = Double(i) / Double(windowLength - 1)
             return 0.355768 - 0.487396 * cos(2 * .pi * x) + 0.144232 * cos(4 * .pi * x) - 0.012604 * cos(6 * .pi * x)
         }
         return frameMatrix(samples: samples, f0: f0, rowSize: bands, minimumPerJob: 16) { x, f0, range, dst in
-            var work = Work(fftSize: fftSize, loveSize: loveSize, sampleRate: fs)
+            var work = Work(fftSize: fftSize, loveSize: loveSize, bandSize: bandSize, sampleRate: fs)
             defer { work.deallocate() }
             for i in range {
                 let row = dst + i * bands
@@ -78,6 +83,7 @@ public struct Aperiodicity: Sendable {
     struct Work {
         let fft: RealFFT
         let love: RealFFT
+        let band: RealFFT
         let fs: Double
         let centroid1: UnsafeMutablePointer<Double>
         let centroid2: UnsafeMutablePointer<Double>
@@ -87,9 +93,10 @@ public struct Aperiodicity: Sendable {
         let scratch: UnsafeMutablePointer<Double>
         let sorted: UnsafeMutablePointer<Double>
 
-        init(fftSize: Int, loveSize: Int, sampleRate: Double) {
-            fft = RealFFT(size: fftSize)
-            love = RealFFT(size: loveSize)
+        init(fftSize: Int, loveSize: Int, bandSize: Int, sampleRate: Double) {
+            fft = RealFFT(size: fftSize, measure: false)
+            love = RealFFT(size: loveSize, measure: false)
+            band = RealFFT(size: bandSize, measure: false)
             fs = sampleRate
             let bins = fftSize / 2 + 1
             centroid1 = .allocate(capacity: bins)
@@ -113,10 +120,8 @@ public struct Aperiodicity: Sendable {
         let half = n / 2
         let h = Int((1.5 * fs / f0).rounded())
         let t = fft.timeSamples
-        VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!) { k in
-            let p = Double(k) / 1.5 / fs * f0
-            return 0.42 + 0.5 * cos(.pi * p) + 0.08 * cos(2 * .pi * p)
-        }
+        VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!,
+                                   window: .blackman(omega: .pi * f0 / (1.5 * fs)))
         for j in min(n, 2 * h + 1)..<n { t[j] = 0 }
         fft.transformForward()
         let s = fft.spectrumValues
@@ -140,10 +145,8 @@ public struct Aperiodicity: Sendable {
         let h = Int((2 * fs / f0).rounded())
         let length = min(n, 2 * h + 1)
         let t = fft.timeSamples
-        VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!) { k in
-            let p = Double(k) / 2 / fs * f0
-            return 0.42 + 0.5 * cos(.pi * p) + 0.08 * cos(2 * .pi * p)
-        }
+        VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!,
+                                   window: .blackman(omega: .pi * f0 / (2 * fs)))
         var power = 0.0
         for j in 0..<length { power += Double(t[j]) * Double(t[j]) }
         let norm = power > 0 ? Float(1 / power.squareRoot()) : 0
@@ -174,9 +177,8 @@ public struct Aperiodicity: Sendable {
         // F0-smoothed power spectrum, Hann window four periods long.
         let h = Int((2 * fs / f0).rounded())
         let t = fft.timeSamples
-        VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!) { k in
-            0.5 * cos(.pi * Double(k) / 2 / fs * f0) + 0.5
-        }
+        VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!,
+                                   window: .hann(omega: .pi * f0 / (2 * fs)))
         for j in min(n, 2 * h + 1)..<n { t[j] = 0 }
         fft.transformForward()
         let s = fft.spectrumValues
@@ -194,15 +196,16 @@ public struct Aperiodicity: Sendable {
     /// Aperiodicity (dB) of one band: the share of the windowed group delay's power spectrum left after its
     /// strongest components.
     static func coarseAperiodicity(_ g: UnsafeMutablePointer<Double>, centre: Int, window: [Double], work: inout Work) -> Double {
-        let fft = work.fft
+        let fft = work.band
         let n = fft.size
         let half = n / 2
+        let gdHalf = work.fft.size / 2
         let hw = window.count / 2
         let boundary = Int((Double(n) * 8 / Double(window.count)).rounded())
         let t = fft.timeSamples
         for j in 0..<window.count {
             let k = centre - hw + j
-            t[j] = k >= 0 && k <= half ? Float(g[k] * window[j]) : 0
+            t[j] = k >= 0 && k <= gdHalf ? Float(g[k] * window[j]) : 0
         }
         for j in window.count..<n { t[j] = 0 }
         fft.transformForward()

@@ -168,7 +168,7 @@ public struct PitchTracker: Sendable {
                         let ps = SharedPointer(UnsafeMutablePointer(mutating: pb.baseAddress!))
                         let es = SharedPointer(UnsafeMutablePointer(mutating: eb.baseAddress!))
                         parallelRanges(frameCount, minimumPerJob: 32) { range in
-                            let fa = RealFFT(size: fftSize), fb = RealFFT(size: fftSize)
+                            let fa = RealFFT(size: fftSize, measure: false), fb = RealFFT(size: fftSize, measure: false)
                             let d = UnsafeMutablePointer<Double>.allocate(capacity: tauMax + 2)
                             defer { d.deallocate() }
                             let xp = xs.pointer, pre = ps.pointer
@@ -323,14 +323,18 @@ public struct PitchTracker: Sendable {
                 let xlen = xb.count
                 parallelRanges(frameCount, minimumPerJob: 64) { range in
                     let signal = UnsafeBufferPointer(start: xs.pointer, count: xlen)
-                    var ffts = [Int: RealFFT]()
+                    // One transform size for all frames (three periods of the lowest F0 fit): every distinct size
+                    // would cost its own FFTW planning.
+                    var n = 64
+                    while n < 2 * Int((1.5 * rate / Double(lo) * 1.12).rounded()) + 1 { n *= 2 }
+                    let main = RealFFT(size: n, measure: false), diff = RealFFT(size: n, measure: false)
                     for t in range where fp.pointer[t] > 0 {
                         var f = Double(fp.pointer[t])
                         let initial = f
                         // Two passes: the first fixes the fundamental's bin, the second uses up to 6 harmonics.
                         for pass in 0..<2 {
                             guard let g = InstantaneousFrequency.meanF0(signal, rate: rate, time: Double(t) * period, f0: f,
-                                                                        harmonics: pass == 0 ? 2 : 6, ffts: &ffts) else { break }
+                                                                        harmonics: pass == 0 ? 2 : 6, main: main, diff: diff) else { break }
                             f = g
                         }
                         // Keep the refinement only if it stayed near the decoded candidate (no jump to a harmonic).
@@ -350,30 +354,27 @@ public struct PitchTracker: Sendable {
 /// `IF_k / k`, weighted by its amplitude.
 enum InstantaneousFrequency {
     static func meanF0(_ x: UnsafeBufferPointer<Float>, rate: Double, time: Double, f0: Double, harmonics: Int,
-                       ffts: inout [Int: RealFFT]) -> Double? {
+                       main: RealFFT, diff: RealFFT) -> Double? {
         let half = Int((1.5 * rate / f0).rounded())
         let length = 2 * half + 1
-        var n = 64
-        while n < 2 * length { n *= 2 }
-        let main = ffts[n] ?? RealFFT(size: n)
-        ffts[n] = main
-        let diffKey = -n
-        let diff = ffts[diffKey] ?? RealFFT(size: n)
-        ffts[diffKey] = diff
+        let n = main.size
+        guard length <= n else { return nil }
         let origin = Int((time * rate).rounded())
         let a = main.timeSamples, b = diff.timeSamples
         for j in 0..<n { a[j] = 0; b[j] = 0 }
-        // Blackman window over −half…half and its (negated, central-difference) derivative.
-        @inline(__always) func window(_ k: Int) -> Double {
-            if abs(k) > half { return 0 }
+        // Blackman window over −half…half (zero at ±(half+1)) and its negated central-difference derivative.
+        let w = UnsafeMutablePointer<Double>.allocate(capacity: length + 2)
+        defer { w.deallocate() }
+        w[0] = 0; w[length + 1] = 0
+        for k in -half...half {
             let p = Double(k) / Double(half + 1)
-            return 0.42 + 0.5 * cos(.pi * p) + 0.08 * cos(2 * .pi * p)
+            w[k + half + 1] = 0.42 + 0.5 * cos(.pi * p) + 0.08 * cos(2 * .pi * p)
         }
         let last = x.count - 1
         for k in -half...half {
             let v = Double(x[max(0, min(last, origin + k))])
-            a[k + half] = Float(v * window(k))
-            b[k + half] = Float(v * -(window(k + 1) - window(k - 1)) / 2)
+            a[k + half] = Float(v * w[k + half + 1])
+            b[k + half] = Float(v * -(w[k + half + 2] - w[k + half]) / 2)
         }
         main.transformForward(); diff.transformForward()
         let A = main.spectrumValues, B = diff.spectrumValues

@@ -42,7 +42,7 @@ public struct SpectralEnvelope: Sendable {
         let opts = options
         let floorF0 = max(opts.minimumF0, 3 * fs / Double(n))
         let envelope = frameMatrix(samples: samples, f0: f0, rowSize: bins, minimumPerJob: 32) { x, f0, range, dst in
-            let fft = RealFFT(size: n)
+            let fft = RealFFT(size: n, measure: false)
             let power = UnsafeMutablePointer<Double>.allocate(capacity: bins)
             let scratchCount = VocoderDSP.smoothingScratchCount(fftSize: n, sampleRate: fs, maxWidth: fs / 2)
             let scratch = UnsafeMutablePointer<Double>.allocate(capacity: scratchCount)
@@ -66,9 +66,8 @@ public struct SpectralEnvelope: Sendable {
         let h = Int((1.5 * fs / f0).rounded())
         let t = fft.timeSamples
         let origin = Int((position * fs + 0.001).rounded())
-        let energy = VocoderDSP.windowedSegment(x, origin: origin, half: h, into: t.baseAddress!) { k in
-            0.5 * cos(.pi * Double(k) * f0 / (1.5 * fs)) + 0.5
-        }
+        let energy = VocoderDSP.windowedSegment(x, origin: origin, half: h, into: t.baseAddress!,
+                                                window: .hann(omega: .pi * f0 / (1.5 * fs)))
         let norm = Float(1 / energy.squareRoot())
         for j in 0..<(2 * h + 1) { t[j] *= norm }
         for j in (2 * h + 1)..<n { t[j] = 0 }
@@ -81,21 +80,28 @@ public struct SpectralEnvelope: Sendable {
         VocoderDSP.dcCorrection(power, f0: f0, sampleRate: fs, fftSize: n, scratch: scratch)
         VocoderDSP.linearSmoothing(power, width: 2 * f0 / 3, sampleRate: fs, fftSize: n, output: power, scratch: scratch)
         // Log spectrum, mirrored → real cepstrum (the forward FFT of an even sequence is real).
-        for k in 0...half { t[k] = Float(log(power[k] + 1e-20)) }
+        for k in 0...half { t[k] = logf(Float(power[k]) + 1e-30) }
         for k in 1..<half { t[n - k] = t[k] }
         fft.transformForward()
         let scale = 1 / Double(n)
-        for q in 0...half {
-            var lifter = 1.0
-            if q > 0 {
-                let quefrency = Double(q) / fs
-                let arg = Double.pi * f0 * quefrency
-                lifter = sin(arg) / arg * ((1 - 2 * q1) + 2 * q1 * cos(2 * .pi * f0 * quefrency))
-            }
+        // Lifters sin(πF0q)/(πF0q) and (1 − 2q1) + 2q1·cos(2πF0q), q = index/fs; the sines and cosines of
+        // multiples of πF0/fs by rotation.
+        let step = Double.pi * f0 / fs
+        let sr = sin(step), cr = cos(step)
+        var sinA = 0.0, cosA = 1.0  // sin, cos of q·step
+        s[0] = Float(Double(s[0]) * scale)
+        s[1] = 0
+        for q in 1...half {
+            let ns = sinA * cr + cosA * sr
+            cosA = cosA * cr - sinA * sr
+            sinA = ns
+            let arg = step * Double(q)
+            let cos2 = cosA * cosA - sinA * sinA  // cos(2·arg)
+            let lifter = sinA / arg * ((1 - 2 * q1) + 2 * q1 * cos2)
             s[2 * q] = Float(Double(s[2 * q]) * lifter * scale)
             s[2 * q + 1] = 0
         }
         fft.transformInverse()
-        for k in 0...half { out[k] = Float(exp(Double(t[k]))) }
+        for k in 0...half { out[k] = expf(t[k]) }
     }
 }

@@ -18,9 +18,9 @@ public struct SynthesizerOptions: Sendable, Equatable {
 /// Pulses are placed where the integrated F0 phase wraps (with their fractional position kept as a linear-phase
 /// delay). Each pulse's response is a minimum-phase filter of the periodic power `envelope·(1 − ap²)` times
 /// `sqrt(period)`, plus a noise burst one period long shaped by the minimum-phase filter of `envelope·ap²`;
-/// responses are overlap-added. Envelopes are interpolated between frames in the log (cepstral) domain, where a
-/// minimum-phase spectrum is linear in the log amplitude, so each frame's minimum-phase spectra are computed
-/// once rather than once per pulse. The output has exactly `features.sampleCount` samples at the features' rate,
+/// responses are overlap-added. Each frame's two minimum-phase filters are computed once (not once per pulse,
+/// as WORLD does) and interpolated between frames as complex spectra; the fractional delay is a phasor
+/// recurrence, so a pulse costs two FFTs and a few multiplies per bin. The output has exactly `features.sampleCount` samples at the features' rate,
 /// resampled when another rate is asked for.
 public struct Synthesizer: Sendable {
     public var options: SynthesizerOptions
@@ -92,7 +92,7 @@ public struct Synthesizer: Sendable {
                     let last = Int(pp.pointer[range.upperBound - 1].time) + n
                     var local = [Float](repeating: 0, count: last - first + 1)
                     let cache = FrameSpectra(features: f)
-                    let fft = RealFFT(size: n), noiseFFT = RealFFT(size: n)
+                    let fft = RealFFT(size: n, measure: false), noiseFFT = RealFFT(size: n, measure: false)
                     let scale = 1 / Float(n)
                     local.withUnsafeMutableBufferPointer { lb in
                         for p in range {
@@ -148,32 +148,37 @@ public struct Synthesizer: Sendable {
         let noise = noiseFFT.spectrumValues
         let a0 = cache.aperiodic(i0), a1 = cache.aperiodic(i1)
         let s = fft.spectrumValues
-        // Aperiodic part, delayed by n/2 (a factor (−1)^k).
+        // Aperiodic part: the frames' filters interpolated, times the noise, delayed by n/2 (a factor (−1)^k).
         for k in 0...half {
-            let re = (1 - w) * a0[2 * k] + w * a1[2 * k]
-            let im = (1 - w) * a0[2 * k + 1] + w * a1[2 * k + 1]
-            let mag = expf(re) * (k & 1 == 0 ? 1 : -1)
-            let c = mag * cosf(im), sn = mag * sinf(im)
+            let sign: Float = k & 1 == 0 ? 1 : -1
+            let hr = ((1 - w) * a0[2 * k] + w * a1[2 * k]) * sign
+            let hi = ((1 - w) * a0[2 * k + 1] + w * a1[2 * k + 1]) * sign
             let nr = noise[2 * k], ni = noise[2 * k + 1]
-            s[2 * k] = c * nr - sn * ni
-            s[2 * k + 1] = c * ni + sn * nr
+            s[2 * k] = hr * nr - hi * ni
+            s[2 * k + 1] = hr * ni + hi * nr
         }
         if pulse.voiced {
             let v0 = f.f0[i0] > 0, v1 = f.f0[i1] > 0
-            // Both frames voiced: interpolate; one voiced: its spectrum faded by the power weight it would get in a
+            // Both frames voiced: interpolate; one voiced: its filter faded by the power weight it would get in a
             // linear interpolation with a zero periodic part.
             let (p0, p1, wp, gain): (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Float, Float)
-            if v0 && v1 { (p0, p1, wp, gain) = (cache.periodic(i0), cache.periodic(i1), w, 0) }
-            else if v0 { (p0, p1, wp, gain) = (cache.periodic(i0), cache.periodic(i0), 0, 0.5 * logf(max(1e-6, 1 - w))) }
-            else { (p0, p1, wp, gain) = (cache.periodic(i1), cache.periodic(i1), 0, 0.5 * logf(max(1e-6, w))) }
-            let amp = logf(Float(pulse.length).squareRoot()) + gain
-            let delay = 2 * Double.pi * (fractionalDelay + Double(half)) / Double(n)
+            if v0 && v1 { (p0, p1, wp, gain) = (cache.periodic(i0), cache.periodic(i1), w, 1) }
+            else if v0 { (p0, p1, wp, gain) = (cache.periodic(i0), cache.periodic(i0), 0, (1 - w).squareRoot()) }
+            else { (p0, p1, wp, gain) = (cache.periodic(i1), cache.periodic(i1), 0, w.squareRoot()) }
+            let amp = Double(Float(pulse.length).squareRoot() * gain)
+            // Delay by n/2 + the fractional position: a phasor rotating by −θ per bin (recurrence, no sin/cos per bin).
+            let theta = 2 * Double.pi * (fractionalDelay + Double(half)) / Double(n)
+            let stepR = cos(theta), stepI = -sin(theta)
+            var zr = amp * stepR, zi = amp * stepI  // bin 1
             for k in 1...half {
-                let re = (1 - wp) * p0[2 * k] + wp * p1[2 * k] + amp
-                let im = (1 - wp) * p0[2 * k + 1] + wp * p1[2 * k + 1] - Float((delay * Double(k)).truncatingRemainder(dividingBy: 2 * .pi))
-                let mag = expf(re)
-                s[2 * k] += mag * cosf(im)
-                s[2 * k + 1] += mag * sinf(im)
+                let hr = (1 - wp) * p0[2 * k] + wp * p1[2 * k]
+                let hi = (1 - wp) * p0[2 * k + 1] + wp * p1[2 * k + 1]
+                let fr = Float(zr), fi = Float(zi)
+                s[2 * k] += hr * fr - hi * fi
+                s[2 * k + 1] += hr * fi + hi * fr
+                let nr = zr * stepR - zi * stepI
+                zi = zr * stepI + zi * stepR
+                zr = nr
             }
         }
         s[1] = 0
@@ -182,8 +187,8 @@ public struct Synthesizer: Sendable {
     }
 }
 
-/// Minimum-phase log spectra (`re = log amplitude, im = phase`, interleaved) of each frame's periodic and
-/// aperiodic parts, computed on demand and kept for the few frames a run of pulses needs.
+/// Minimum-phase filter spectra (complex, interleaved) of each frame's periodic and aperiodic parts, computed on
+/// demand and kept for the few frames a run of pulses needs.
 final class FrameSpectra {
     let f: VoiceFeatures
     let fft: RealFFT
@@ -195,7 +200,7 @@ final class FrameSpectra {
 
     init(features: VoiceFeatures) {
         f = features
-        fft = RealFFT(size: features.fftSize)
+        fft = RealFFT(size: features.fftSize, measure: false)
         bins = features.binCount
         ap = .allocate(capacity: bins)
         logAmp = .allocate(capacity: bins)
@@ -242,7 +247,8 @@ final class FrameSpectra {
         return slot
     }
 
-    /// Complex log spectrum of the minimum-phase filter with log amplitude `logAmp` (folded real cepstrum).
+    /// Spectrum of the minimum-phase filter with log amplitude `logAmp` (folded real cepstrum → complex log
+    /// spectrum → exp).
     private func minimumPhase(_ logAmp: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let n = fft.size, half = n / 2
         let t = fft.timeSamples
@@ -257,6 +263,10 @@ final class FrameSpectra {
         t[half] = s[2 * half] * scale
         for q in (half + 1)..<n { t[q] = 0 }
         fft.transformForward()
-        for k in 0...half { out[2 * k] = logAmp[k]; out[2 * k + 1] = s[2 * k + 1] }
+        for k in 0...half {
+            let mag = expf(logAmp[k]), phase = s[2 * k + 1]
+            out[2 * k] = mag * cosf(phase)
+            out[2 * k + 1] = mag * sinf(phase)
+        }
     }
 }

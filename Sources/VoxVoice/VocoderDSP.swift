@@ -100,16 +100,18 @@ enum VocoderDSP {
             acc += v * df
             scratch[i] = acc  // integral up to the upper edge of mirrored bin i
         }
-        // scratch[i] sits at frequency (i − boundary + 0.5)·df.
-        let origin = -(Double(boundary) - 0.5) * df
-        @inline(__always) func integral(_ f: Double) -> Double {
-            let pos = (f - origin) / df
-            let k = max(0, min(m - 2, Int(pos.rounded(.down))))
-            return scratch[k] + (scratch[k + 1] - scratch[k]) * (pos - Double(k))
-        }
+        // scratch[i] sits at frequency (i − boundary + 0.5)·df, so output bin i reads the integral at positions
+        // i + cLo and i + cHi: the same fractional offset for every bin (no per-bin floor).
+        let cLo = -width / 2 / df + Double(boundary) - 0.5
+        let cHi = cLo + width / df
+        let kLo = Int(cLo.rounded(.down)), kHi = Int(cHi.rounded(.down))
+        let fLo = cLo - Double(kLo), fHi = cHi - Double(kHi)
+        let inv = 1 / width
         for i in 0...half {
-            let lo = Double(i) * df - width / 2
-            output[i] = (integral(lo + width) - integral(lo)) / width
+            let a = i + kLo, b = i + kHi
+            let lo = scratch[a] + (scratch[a + 1] - scratch[a]) * fLo
+            let hi = scratch[b] + (scratch[b + 1] - scratch[b]) * fHi
+            output[i] = (hi - lo) * inv
         }
     }
 
@@ -118,25 +120,39 @@ enum VocoderDSP {
         fftSize / 2 + 2 * (Int(maxWidth * Double(fftSize) / fs) + 2) + 2
     }
 
+    /// A cosine-sum window `a0 + a1·cos(ω·k) + a2·cos(2ω·k)` for `k` in `−half…half` (Hann: 0.5, 0.5, 0;
+    /// Blackman: 0.42, 0.5, 0.08), with `ω` in radians per sample.
+    struct CosineWindow {
+        var a0: Double, a1: Double, a2: Double, omega: Double
+        static func hann(omega: Double) -> CosineWindow { CosineWindow(a0: 0.5, a1: 0.5, a2: 0, omega: omega) }
+        static func blackman(omega: Double) -> CosineWindow { CosineWindow(a0: 0.42, a1: 0.5, a2: 0.08, omega: omega) }
+    }
+
     /// Copies `2·half + 1` samples of `x` centred on sample `origin` (indices clamped at the ends, as WORLD
-    /// does) times `window(k)` for `k` in `−half…half` into `dst`, then removes the window-weighted mean so
-    /// that a DC offset does not leak into the low bins. Returns the window's energy `Σ w²`.
+    /// does) times `window` into `dst`, then removes the window-weighted mean so that a DC offset does not leak
+    /// into the low bins. Returns the window's energy `Σ w²`. The cosines come from the Chebyshev recurrence
+    /// `cos((k+1)ω) = 2cos(ω)·cos(kω) − cos((k−1)ω)` rather than one libm call per sample.
     @discardableResult
     static func windowedSegment(_ x: UnsafeBufferPointer<Float>, origin: Int, half: Int, into dst: UnsafeMutablePointer<Float>,
-                                window: (Int) -> Double) -> Double {
+                                window: CosineWindow) -> Double {
         let last = x.count - 1
-        var sumX = 0.0, sumW = 0.0, energy = 0.0
-        let weights = UnsafeMutablePointer<Double>.allocate(capacity: 2 * half + 1)
+        let count = 2 * half + 1
+        let weights = UnsafeMutablePointer<Double>.allocate(capacity: count)
         defer { weights.deallocate() }
-        for k in -half...half {
-            let w = window(k)
-            let v = Double(x[max(0, min(last, origin + k))]) * w
-            weights[k + half] = w
-            dst[k + half] = Float(v)
+        let c1 = cos(window.omega)
+        var prev = cos(-Double(half + 1) * window.omega), cur = cos(-Double(half) * window.omega)
+        var sumX = 0.0, sumW = 0.0, energy = 0.0
+        for j in 0..<count {
+            let w = window.a0 + window.a1 * cur + window.a2 * (2 * cur * cur - 1)
+            let v = Double(x[max(0, min(last, origin - half + j))]) * w
+            weights[j] = w
+            dst[j] = Float(v)
             sumX += v; sumW += w; energy += w * w
+            let next = 2 * c1 * cur - prev
+            prev = cur; cur = next
         }
         let mean = sumW != 0 ? sumX / sumW : 0
-        for j in 0..<(2 * half + 1) { dst[j] -= Float(weights[j] * mean) }
+        for j in 0..<count { dst[j] -= Float(weights[j] * mean) }
         return energy
     }
 }

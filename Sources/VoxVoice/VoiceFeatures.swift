@@ -87,7 +87,7 @@ public struct VoiceFeatures: Sendable, Equatable {
             let f0 = frequencies[b], f1 = frequencies[min(last, b + 1)]
             let w = f1 > f0 ? max(0, min(1, (f - f0) / (f1 - f0))) : 0
             let db = Double(bands[b]) * (1 - w) + Double(bands[min(last, b + 1)]) * w
-            out[k] = Float(pow(10, min(0, db) / 20))
+            out[k] = Float(exp(min(0, db) * (M_LN10 / 20)))  // 10^(dB/20)
         }
     }
 }
