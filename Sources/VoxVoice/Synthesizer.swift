@@ -78,6 +78,7 @@ public struct Synthesizer: Sendable {
         guard !plist.isEmpty, count > 0 else { return [Float](repeating: 0, count: count) }
         let seed = options.seed
         let jobs = max(1, min(2 * ProcessInfo.processInfo.activeProcessorCount, plist.count / 64))
+        let dcRemover = Self.dcRemover(fftSize: n)
         // Each job overlap-adds into its own span; spans are summed afterwards.
         var parts = [(start: Int, samples: [Float])](repeating: (0, []), count: jobs)
         parts.withUnsafeMutableBufferPointer { pb in
@@ -100,7 +101,7 @@ public struct Synthesizer: Sendable {
                             let base = Int(pulse.time.rounded(.down))
                             let frac = pulse.time - Double(base)
                             Self.response(pulse: pulse, fractionalDelay: frac, index: p, seed: seed, features: f, cache: cache,
-                                          fft: fft, noiseFFT: noiseFFT)
+                                          fft: fft, noiseFFT: noiseFFT, dcRemover: dcRemover)
                             let t = fft.timeSamples
                             let offset = base - n / 2 - first
                             for j in 0..<n {
@@ -127,9 +128,27 @@ public struct Synthesizer: Sendable {
         return y
     }
 
+    /// Spectrum (interleaved complex) of a Hann bump over `[n/2, n)` with unit sum: subtracting `dc` times it
+    /// removes a response's DC where the response is.
+    static func dcRemover(fftSize n: Int) -> [Float] {
+        let fft = RealFFT(size: n, measure: false)
+        let t = fft.timeSamples
+        let len = n / 2
+        var sum: Float = 0
+        for j in 0..<n { t[j] = 0 }
+        for j in 0..<len {
+            let v = Float(0.5 - 0.5 * cos(2 * Double.pi * Double(j + 1) / Double(len + 1)))
+            t[n / 2 + j] = v
+            sum += v
+        }
+        for j in 0..<n { t[j] /= sum }
+        fft.transformForward()
+        return Array(fft.spectrumValues)
+    }
+
     /// One pulse's response (periodic + aperiodic) into `fft.timeSamples`, time 0 at index `n/2 + delay`.
     static func response(pulse: Pulse, fractionalDelay: Double, index: Int, seed: UInt64, features f: VoiceFeatures,
-                         cache: FrameSpectra, fft: RealFFT, noiseFFT: RealFFT) {
+                         cache: FrameSpectra, fft: RealFFT, noiseFFT: RealFFT, dcRemover: [Float]) {
         let n = fft.size, half = n / 2
         let T = f.frameCount
         let pos = pulse.time / f.sampleRate / f.framePeriod
@@ -147,12 +166,18 @@ public struct Synthesizer: Sendable {
         noiseFFT.transformForward()
         let noise = noiseFFT.spectrumValues
         let a0 = cache.aperiodic(i0), a1 = cache.aperiodic(i1)
+        let m0 = cache.aperiodicMagnitude(i0), m1 = cache.aperiodicMagnitude(i1)
         let s = fft.spectrumValues
         // Aperiodic part: the frames' filters interpolated, times the noise, delayed by n/2 (a factor (−1)^k).
         for k in 0...half {
-            let sign: Float = k & 1 == 0 ? 1 : -1
-            let hr = ((1 - w) * a0[2 * k] + w * a1[2 * k]) * sign
-            let hi = ((1 - w) * a0[2 * k + 1] + w * a1[2 * k + 1]) * sign
+            var hr = (1 - w) * a0[2 * k] + w * a1[2 * k]
+            var hi = (1 - w) * a0[2 * k + 1] + w * a1[2 * k + 1]
+            // Interpolating complex values shrinks them where the frames' phases differ: restore the interpolated
+            // magnitude (otherwise noise comes out ~0.4 dB quiet).
+            let m = (hr * hr + hi * hi).squareRoot()
+            let g = m > 1e-30 ? ((1 - w) * m0[k] + w * m1[k]) / m : 0
+            let sign: Float = k & 1 == 0 ? g : -g
+            hr *= sign; hi *= sign
             let nr = noise[2 * k], ni = noise[2 * k + 1]
             s[2 * k] = hr * nr - hi * ni
             s[2 * k + 1] = hr * ni + hi * nr
@@ -161,24 +186,38 @@ public struct Synthesizer: Sendable {
             let v0 = f.f0[i0] > 0, v1 = f.f0[i1] > 0
             // Both frames voiced: interpolate; one voiced: its filter faded by the power weight it would get in a
             // linear interpolation with a zero periodic part.
-            let (p0, p1, wp, gain): (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Float, Float)
-            if v0 && v1 { (p0, p1, wp, gain) = (cache.periodic(i0), cache.periodic(i1), w, 1) }
-            else if v0 { (p0, p1, wp, gain) = (cache.periodic(i0), cache.periodic(i0), 0, (1 - w).squareRoot()) }
-            else { (p0, p1, wp, gain) = (cache.periodic(i1), cache.periodic(i1), 0, w.squareRoot()) }
+            let (j0, j1, wp, gain): (Int, Int, Float, Float)
+            if v0 && v1 { (j0, j1, wp, gain) = (i0, i1, w, 1) }
+            else if v0 { (j0, j1, wp, gain) = (i0, i0, 0, (1 - w).squareRoot()) }
+            else { (j0, j1, wp, gain) = (i1, i1, 0, w.squareRoot()) }
+            let p0 = cache.periodic(j0), p1 = cache.periodic(j1)
+            let pm0 = cache.periodicMagnitude(j0), pm1 = cache.periodicMagnitude(j1)
             let amp = Double(Float(pulse.length).squareRoot() * gain)
             // Delay by n/2 + the fractional position: a phasor rotating by −θ per bin (recurrence, no sin/cos per bin).
             let theta = 2 * Double.pi * (fractionalDelay + Double(half)) / Double(n)
             let stepR = cos(theta), stepI = -sin(theta)
-            var zr = amp * stepR, zi = amp * stepI  // bin 1
-            for k in 1...half {
-                let hr = (1 - wp) * p0[2 * k] + wp * p1[2 * k]
-                let hi = (1 - wp) * p0[2 * k + 1] + wp * p1[2 * k + 1]
+            var zr = amp, zi = 0.0  // bin 0
+            var dc: Float = 0
+            for k in 0...half {
+                var hr = (1 - wp) * p0[2 * k] + wp * p1[2 * k]
+                var hi = (1 - wp) * p0[2 * k + 1] + wp * p1[2 * k + 1]
+                let m = (hr * hr + hi * hi).squareRoot()
+                let g = m > 1e-30 ? ((1 - wp) * pm0[k] + wp * pm1[k]) / m : 0
+                hr *= g; hi *= g
                 let fr = Float(zr), fi = Float(zi)
-                s[2 * k] += hr * fr - hi * fi
-                s[2 * k + 1] += hr * fi + hi * fr
+                let pr = hr * fr - hi * fi, pi = hr * fi + hi * fr
+                if k == 0 { dc = pr }
+                s[2 * k] += pr
+                s[2 * k + 1] += pi
                 let nr = zr * stepR - zi * stepI
                 zi = zr * stepI + zi * stepR
                 zr = nr
+            }
+            // Remove the pulse's DC with a smooth bump over the response (WORLD's DC remover), not a rectangle over
+            // the whole transform, whose edges would click.
+            for k in 0...half {
+                s[2 * k] -= dc * dcRemover[2 * k]
+                s[2 * k + 1] -= dc * dcRemover[2 * k + 1]
             }
         }
         s[1] = 0
@@ -193,7 +232,8 @@ final class FrameSpectra {
     let f: VoiceFeatures
     let fft: RealFFT
     let bins: Int
-    private var slots: [(frame: Int, periodic: UnsafeMutablePointer<Float>, aperiodic: UnsafeMutablePointer<Float>, hasPeriodic: Bool)] = []
+    private var slots: [(frame: Int, periodic: UnsafeMutablePointer<Float>, aperiodic: UnsafeMutablePointer<Float>,
+                         periodicMagnitude: UnsafeMutablePointer<Float>, aperiodicMagnitude: UnsafeMutablePointer<Float>)] = []
     private var next = 0
     private let ap: UnsafeMutablePointer<Float>
     private let logAmp: UnsafeMutablePointer<Float>
@@ -205,17 +245,22 @@ final class FrameSpectra {
         ap = .allocate(capacity: bins)
         logAmp = .allocate(capacity: bins)
         for _ in 0..<4 {
-            slots.append((-1, .allocate(capacity: 2 * bins), .allocate(capacity: 2 * bins), false))
+            slots.append((-1, .allocate(capacity: 2 * bins), .allocate(capacity: 2 * bins), .allocate(capacity: bins),
+                          .allocate(capacity: bins)))
         }
     }
 
     func deallocate() {
-        for s in slots { s.periodic.deallocate(); s.aperiodic.deallocate() }
+        for s in slots {
+            s.periodic.deallocate(); s.aperiodic.deallocate(); s.periodicMagnitude.deallocate(); s.aperiodicMagnitude.deallocate()
+        }
         ap.deallocate(); logAmp.deallocate()
     }
 
     func periodic(_ frame: Int) -> UnsafeMutablePointer<Float> { slots[load(frame)].periodic }
     func aperiodic(_ frame: Int) -> UnsafeMutablePointer<Float> { slots[load(frame)].aperiodic }
+    func periodicMagnitude(_ frame: Int) -> UnsafeMutablePointer<Float> { slots[load(frame)].periodicMagnitude }
+    func aperiodicMagnitude(_ frame: Int) -> UnsafeMutablePointer<Float> { slots[load(frame)].aperiodicMagnitude }
 
     private func load(_ frame: Int) -> Int {
         if let i = slots.firstIndex(where: { $0.frame == frame }) { return i }
@@ -234,22 +279,22 @@ final class FrameSpectra {
                 let r = voiced ? max(0.001, min(1, ap[k])) : 1
                 logAmp[k] = 0.5 * logf(max(1e-30, env[k] * r * r) + 1e-30)
             }
-            minimumPhase(logAmp, into: slots[slot].aperiodic)
+            minimumPhase(logAmp, into: slots[slot].aperiodic, magnitude: slots[slot].aperiodicMagnitude)
             if voiced {
                 for k in 0..<bins {
                     let r = max(0.001, min(0.999999, ap[k]))
                     logAmp[k] = 0.5 * logf(env[k] * (1 - r * r) + 1e-30)
                 }
-                minimumPhase(logAmp, into: slots[slot].periodic)
+                minimumPhase(logAmp, into: slots[slot].periodic, magnitude: slots[slot].periodicMagnitude)
             }
         }
-        slots[slot].hasPeriodic = voiced
         return slot
     }
 
     /// Spectrum of the minimum-phase filter with log amplitude `logAmp` (folded real cepstrum → complex log
     /// spectrum → exp).
-    private func minimumPhase(_ logAmp: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    private func minimumPhase(_ logAmp: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                              magnitude: UnsafeMutablePointer<Float>) {
         let n = fft.size, half = n / 2
         let t = fft.timeSamples
         for k in 0...half { t[k] = logAmp[k] }
@@ -265,6 +310,7 @@ final class FrameSpectra {
         fft.transformForward()
         for k in 0...half {
             let mag = expf(logAmp[k]), phase = s[2 * k + 1]
+            magnitude[k] = mag
             out[2 * k] = mag * cosf(phase)
             out[2 * k + 1] = mag * sinf(phase)
         }
