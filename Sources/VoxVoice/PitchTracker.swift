@@ -16,11 +16,21 @@ public struct PitchTrackerOptions: Sendable, Equatable {
     /// Integration window of the difference function (s). Default 0.025: longer than one period at 50 Hz (YIN
     /// needs W ≥ T), short enough to follow vibrato.
     public var windowDuration = 0.025
-    /// Beta(a, b) prior over YIN thresholds (pYIN, Mauch & Dixon 2014). Default (2, 2): mean threshold 0.5,
-    /// more liberal than pYIN's (2, 18), because breathy onsets and soft notes are voice the vocoder must keep
-    /// periodic (vocadito S1 resynthesis MCD 2.61 dB with (2, 18), 2.15 with (2, 2); F0 errors unchanged; white
-    /// noise stays unvoiced).
-    public var thresholdPrior = (a: 2.0, b: 2.0)
+    /// Beta(a, b) prior over YIN thresholds that shares a frame's voiced probability among its candidates
+    /// (pYIN, Mauch & Dixon 2014: each dip gets the mass of the thresholds for which it is the first dip below).
+    /// Default (2, 18), pYIN's: mean 0.1, which keeps shallow dips at a higher octave from winning.
+    public var thresholdPrior = (a: 2.0, b: 18.0)
+    /// Beta(a, b) prior over thresholds for the voicing decision: a frame's voiced probability is the mass of
+    /// thresholds above its deepest dip. Default (2, 2), mean 0.5: more liberal than pYIN, because breathy onsets,
+    /// voiced consonants and soft notes are voice the vocoder must keep periodic (vocadito S1 resynthesis MCD
+    /// 2.61 dB with pYIN's single (2, 18) prior, 2.15 with (2, 2); white noise stays unvoiced).
+    public var voicingPrior = (a: 2.0, b: 2.0)
+    /// Prior odds for voiced over unvoiced, multiplying each frame's voiced/unvoiced probability ratio. Default 1
+    /// (report only confident F0). `VoiceAnalysisOptions` uses 16 for the vocoder: weakly periodic voice
+    /// (voiced consonants, breathy offsets; periodicity 0.3–0.6) is then kept periodic, as Harvest does, instead
+    /// of being resynthesised as noise (VCTK p225_003 MCD 3.18 → 3.01 dB), while white noise (periodicity ≤ 0.2)
+    /// stays unvoiced.
+    public var voicedOdds = 1.0
     /// Probability per frame of switching between voiced and unvoiced in the Viterbi decoding. Default 0.01.
     public var voicingSwitchProbability = 0.01
     /// Pitch-jump cost scale (cents per nat) of the Viterbi decoding: a jump of this size between consecutive
@@ -43,6 +53,7 @@ public struct PitchTrackerOptions: Sendable, Equatable {
         l.minimumF0 == r.minimumF0 && l.maximumF0 == r.maximumF0 && l.framePeriod == r.framePeriod
             && l.analysisRate == r.analysisRate && l.windowDuration == r.windowDuration
             && l.thresholdPrior.a == r.thresholdPrior.a && l.thresholdPrior.b == r.thresholdPrior.b
+            && l.voicingPrior.a == r.voicingPrior.a && l.voicingPrior.b == r.voicingPrior.b && l.voicedOdds == r.voicedOdds
             && l.voicingSwitchProbability == r.voicingSwitchProbability && l.jumpCents == r.jumpCents
             && l.silenceDB == r.silenceDB && l.refine == r.refine && l.smoothingFrames == r.smoothingFrames
     }
@@ -136,14 +147,18 @@ public struct PitchTracker: Sendable {
         var n = 64
         while n < w + tauMax + 2 { n *= 2 }
         let fftSize = n
-        // Threshold prior (100 thresholds 0.01…1.00), normalised Beta pdf.
-        var prior = (1...100).map { i -> Double in
-            let s = Double(i) / 100
-            return pow(s, o.thresholdPrior.a - 1) * pow(max(0, 1 - s), o.thresholdPrior.b - 1)
+        // Threshold priors (100 thresholds 0.01…1.00), normalised Beta pdfs.
+        func betaWeights(_ a: Double, _ b: Double) -> [Double] {
+            let w = (1...100).map { i -> Double in
+                let s = Double(i) / 100
+                return pow(s, a - 1) * pow(max(0, 1 - s), b - 1)
+            }
+            let total = w.reduce(0, +)
+            return w.map { $0 / total }
         }
-        let total = prior.reduce(0, +)
-        prior = prior.map { $0 / total }
-        let thresholds = prior
+        let thresholds = betaWeights(o.thresholdPrior.a, o.thresholdPrior.b)
+        let voicingWeights = betaWeights(o.voicingPrior.a, o.voicingPrior.b)
+        let voicedOdds = o.voicedOdds
         // Prefix sums of x² for window energies.
         let len = x.count
         var prefix = [Double](repeating: 0, count: len + 1)
@@ -231,9 +246,17 @@ public struct PitchTracker: Sendable {
                                         prob[globalMin] += 0.01 * weight  // pYIN: a little mass for the best dip
                                     }
                                 }
+                                // Voiced probability: the voicing prior's mass above the deepest dip; shared among the
+                                // candidates in proportion to their (strict-prior) first-dip mass.
+                                var voiced = 0.0
+                                for (i, weight) in voicingWeights.enumerated() where Double(i + 1) / 100 > dips[globalMin].value {
+                                    voiced += weight
+                                }
+                                voiced = voiced * voicedOdds / (voiced * voicedOdds + (1 - voiced))
+                                let mass = prob.reduce(0, +)
                                 var cands = [Candidate]()
-                                for i in dips.indices where prob[i] > 1e-4 || i == globalMin {
-                                    cands.append(Candidate(f0: Float(rate / dips[i].tau), probability: Float(prob[i]),
+                                for i in dips.indices where prob[i] / mass > 1e-3 || i == globalMin {
+                                    cands.append(Candidate(f0: Float(rate / dips[i].tau), probability: Float(voiced * prob[i] / mass),
                                                            periodicity: Float(max(0, min(1, 1 - dips[i].value)))))
                                 }
                                 out.pointer[t] = cands
