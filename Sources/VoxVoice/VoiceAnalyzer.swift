@@ -4,11 +4,11 @@ import VoxAudio
 /// Settings of the whole analysis: one options struct per algorithm, sharing the frame period.
 public struct VoiceAnalysisOptions: Sendable, Equatable {
     /// F0 tracking (its `framePeriod` is the frame period of all features; default 5 ms). Voicing is more
-    /// liberal than the tracker's own default (`voicedOdds` 16, see there): for resynthesis a weakly periodic
+    /// liberal than the tracker's own default (`voicedOdds` 100, see there): for resynthesis a weakly periodic
     /// frame is better periodic than noise.
     public var pitch: PitchTrackerOptions = {
         var o = PitchTrackerOptions()
-        o.voicedOdds = 16
+        o.voicedOdds = 100
         return o
     }()
     /// Spectral envelope (CheapTrick).

@@ -33,10 +33,14 @@ struct PitchCommand: ParsableCommand {
     @Option(help: "Frame period (ms).")
     var frameMs = 5.0
 
+    @Option(help: "Half-width (frames) of the log-F0 smoothing within voiced runs; 0: none.")
+    var smoothing = PitchTrackerOptions().smoothingFrames
+
     func validate() throws {
         guard !(csv && json) else { throw ValidationError("choose one of --csv and --json") }
         guard fmin >= 20, fmax <= 4000, fmax > 1.5 * fmin else { throw ValidationError("need 20 ≤ --fmin, --fmax ≤ 4000, --fmax > 1.5·--fmin") }
         guard frameMs >= 1, frameMs <= 100 else { throw ValidationError("--frame-ms must be 1…100") }
+        guard (0...50).contains(smoothing) else { throw ValidationError("--smoothing must be 0…50 frames") }
     }
 
     struct Report: Encodable {
@@ -61,6 +65,7 @@ struct PitchCommand: ParsableCommand {
         options.minimumF0 = fmin
         options.maximumF0 = min(fmax, audio.sampleRate / 4)
         options.framePeriod = frameMs / 1000
+        options.smoothingFrames = smoothing
         let track: PitchTrack
         do { track = try PitchTracker(options: options).track(audio) } catch let e as AudioError {
             throw AudioError(e.kind, path: input, e.message)

@@ -65,11 +65,12 @@ final class VocoderTests: XCTestCase {
         // A voiced frame of a clean harmonic signal is mostly periodic below 3 kHz.
         let lowBins = (1..<(3000 * harmonic.fftSize / Int(rate)))
         XCTAssertLessThan(lowBins.map { Double(apH[$0]) }.reduce(0, +) / Double(lowBins.count), 0.3)
-        // Unvoiced frames (noise) are fully aperiodic.
+        // Noise is fully aperiodic in every frame: mostly unvoiced (the vocoder's liberal voicing lets a few noise
+        // frames through), and D4C's voicing check makes those it lets through aperiodic too.
         let noisy = try analyze(whiteNoise(Int(rate), amplitude: 0.3), rate: rate)
         let unvoiced = (0..<noisy.frameCount).filter { noisy.f0[$0] == 0 }
-        XCTAssertGreaterThan(unvoiced.count, noisy.frameCount * 9 / 10)
-        XCTAssertTrue(noisy.aperiodicity(frame: unvoiced[unvoiced.count / 2]).allSatisfy { $0 > 0.99 })
+        XCTAssertGreaterThan(unvoiced.count, noisy.frameCount * 8 / 10)
+        for i in 0..<noisy.frameCount { XCTAssertTrue(noisy.aperiodicity(frame: i).allSatisfy { $0 > 0.99 }, "frame \(i)") }
     }
 
     func testResynthesisKeepsDurationPitchAndLoudness() throws {

@@ -67,11 +67,11 @@ def harvest(path):
     return t, f0, time.perf_counter() - t0
 
 
-def vox(binary, path):
+def vox(binary, path, extra=()):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "f0.csv")
         t0 = time.perf_counter()
-        subprocess.run([binary, "pitch", path, "-o", out], check=True)
+        subprocess.run([binary, "pitch", path, "-o", out, *extra], check=True)
         dt = time.perf_counter() - t0
         a = np.loadtxt(out, delimiter=",", skiprows=1)
     return a[:, 0], a[:, 1], dt
@@ -93,6 +93,8 @@ def main():
     ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "../../../shared"))
     ap.add_argument("--set", default="all", choices=["all", "parallel", "vocadito"])
     ap.add_argument("--json")
+    ap.add_argument("--vox-args", default="", help="extra arguments for vox pitch")
+    ap.add_argument("--skip-harvest", action="store_true", help="score Vox only")
     a = ap.parse_args()
     sets = {"parallel": parallel_items, "vocadito": vocadito_items}
     names = list(sets) if a.set == "all" else [a.set]
@@ -102,24 +104,24 @@ def main():
         rows = []
         for name, path, tt, ft in sets[s](a.shared):
             row = {"item": name}
-            for k, fn in (("vox", lambda p: vox(a.vox, p)), ("harvest", harvest)):
+            trackers = (("vox", lambda p: vox(a.vox, p, a.vox_args.split())), ("harvest", harvest))
+            for k, fn in trackers[:1] if a.skip_harvest else trackers:
                 te, fe, dt = fn(path)
                 c, rv, both, ev = compare(tt, ft, te, fe)
                 acc[k]["c"].append(c); acc[k]["rv"] += rv; acc[k]["both"] += both; acc[k]["ev"] += ev; acc[k]["sec"] += dt
                 row[k] = {"gpe50_pct": float(100 * np.mean(np.abs(c) > 50)) if len(c) else None,
                           "median_abs_cents": float(np.median(np.abs(c))) if len(c) else None}
             rows.append(row)
-            print(f"{name:<32} vox gpe50 {row['vox']['gpe50_pct']:6.2f}% med {row['vox']['median_abs_cents']:6.2f}c | "
-                  f"harvest gpe50 {row['harvest']['gpe50_pct']:6.2f}% med {row['harvest']['median_abs_cents']:6.2f}c",
-                  flush=True)
+            print(f"{name:<32} " + " | ".join(f"{k} gpe50 {row[k]['gpe50_pct']:6.2f}% med {row[k]['median_abs_cents']:6.2f}c"
+                                              for k in row if k != "item"), flush=True)
         result[s] = {"items": rows}
-        for k in acc:
+        for k in [k for k in acc if acc[k]["c"]]:
             result[s][k] = summary(acc[k]["c"], acc[k]["rv"], acc[k]["both"], acc[k]["ev"])
             result[s][k]["seconds"] = acc[k]["sec"]
         print(f"== {s}: " + " | ".join(
             f"{k}: GPE>50c {result[s][k]['gpe50_pct']:.2f}% median |err| {result[s][k]['median_abs_cents']:.2f} c "
             f"GPE>20% {result[s][k]['gpe20pct_pct']:.2f}% voicing recall {result[s][k]['voicing_recall_pct']:.1f}% "
-            f"({result[s][k]['seconds']:.1f} s)" for k in ("vox", "harvest")), flush=True)
+            f"({result[s][k]['seconds']:.1f} s)" for k in ("vox", "harvest") if k in result[s]), flush=True)
     if a.json:
         json.dump(result, open(a.json, "w"), indent=2)
 
