@@ -26,7 +26,7 @@ echo "== pyworld (peer)"
 echo "== vox"
 rm -f "$WORK/vox.jsonl"
 for f in "${FILES[@]}"; do
-  wall=$(python3 tools/bench/peak_rss.py "$VOX" resynth -q --json "$f" -o "$WORK/out.wav")
+  wall=$(python3 tools/bench/peak_rss.py "$VOX" resynth -q "$f" -o "$WORK/out.wav")
   "$VOX" resynth -q --json "$f" -o "$WORK/out.wav" > "$WORK/one.json"
   python3 - "$WORK/one.json" "$wall" "$f" >> "$WORK/vox.jsonl" <<'PYEOF'
 import json, sys
