@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "VoxSeparation", targets: ["VoxSeparation"]),
         .library(name: "VoxProvenance", targets: ["VoxProvenance"]),
         .library(name: "VoxMix", targets: ["VoxMix"]),
+        .library(name: "VoxVoice", targets: ["VoxVoice"]),
         .executable(name: "vox", targets: ["vox"]),
     ],
     dependencies: [
@@ -44,10 +45,13 @@ let package = Package(
         .target(name: "VoxMix", dependencies: ["VoxAudio", "VoxSpectral", "CEbur128"],
                 // Limiter, resampling and correlation loops are ~100× slower unoptimised.
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "VoxVoice", dependencies: ["VoxAudio", "VoxSpectral"],
+                // Per-frame DSP loops are ~100× slower unoptimised; keep debug tests fast.
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // Command line.
         .executableTarget(name: "vox", dependencies: [
-            "VoxAudio", "VoxSpectral", "VoxSeparation", "VoxProvenance", "VoxMix",
+            "VoxAudio", "VoxSpectral", "VoxSeparation", "VoxProvenance", "VoxMix", "VoxVoice",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmarks driver used by tools/bench (not a test).
@@ -59,6 +63,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VoxProvenanceTests", dependencies: ["VoxProvenance", "VoxAudio"]),
         .testTarget(name: "VoxMixTests", dependencies: ["VoxMix", "VoxAudio"]),
+        .testTarget(name: "VoxVoiceTests", dependencies: ["VoxVoice", "VoxAudio"]),
         .testTarget(name: "VoxCLITests", dependencies: ["vox", "VoxAudio"]),
     ],
     swiftLanguageModes: [.v6]

@@ -12,21 +12,22 @@ final class FFTPlanCache: @unchecked Sendable {
     private let lock = NSLock()
     private var plans: [Int: Plans] = [:]
 
-    /// Plans for an `n`-point real transform, made once per process.
-    func plans(size n: Int) -> Plans {
+    /// Plans for an `n`-point real transform, made once per process (per `measure` setting).
+    func plans(size n: Int, measure: Bool = true) -> Plans {
         lock.lock()
         defer { lock.unlock() }
-        if let p = plans[n] { return p }
+        let key = measure ? n : -n
+        if let p = plans[key] { return p }
         // FFTW_MEASURE picks the fastest algorithm for sizes with small prime factors; for awkward sizes it
         // could take seconds, so those are planned by estimate.
-        let flags = FFTPlanCache.isSmooth(n) && n <= 1 << 16 ? UInt32(FFTW_MEASURE) : UInt32(FFTW_ESTIMATE)
+        let flags = measure && FFTPlanCache.isSmooth(n) && n <= 1 << 16 ? UInt32(FFTW_MEASURE) : UInt32(FFTW_ESTIMATE)
         let real = fftwf_alloc_real(n)!
         let complex = fftwf_alloc_complex(n / 2 + 1)!
         defer { fftwf_free(real); fftwf_free(complex) }
         let fwd = fftwf_plan_dft_r2c_1d(Int32(n), real, complex, flags)!
         let inv = fftwf_plan_dft_c2r_1d(Int32(n), complex, real, flags)!
         let p = Plans(forward: fwd, inverse: inv)
-        plans[n] = p
+        plans[key] = p
         return p
     }
 
@@ -53,11 +54,15 @@ public final class RealFFT {
     let frequencyBuffer: UnsafeMutablePointer<Float>
     private let complexBuffer: UnsafeMutablePointer<fftwf_complex>
 
-    public init(size: Int) {
+    /// - Parameter measure: plan by measurement (FFTW_MEASURE: fastest execution, but tens to hundreds of
+    ///   milliseconds of planning per size and process) or by estimate (FFTW_ESTIMATE: instant planning; for
+    ///   power-of-two sizes nearly as fast). Callers that run a few thousand small transforms per file and
+    ///   care about start-up (the vocoder) use `false`.
+    public init(size: Int, measure: Bool = true) {
         precondition(size >= 2, "FFT size must be at least 2")
         self.size = size
         binCount = size / 2 + 1
-        plans = FFTPlanCache.shared.plans(size: size)
+        plans = FFTPlanCache.shared.plans(size: size, measure: measure)
         timeBuffer = fftwf_alloc_real(size)!
         complexBuffer = fftwf_alloc_complex(binCount)!
         frequencyBuffer = UnsafeMutableRawPointer(complexBuffer).bindMemory(to: Float.self, capacity: 2 * binCount)
@@ -97,4 +102,17 @@ public final class RealFFT {
         let scale = 1 / Float(size)
         return (0..<size).map { timeBuffer[$0] * scale }
     }
+}
+
+extension RealFFT {
+    /// Zero-copy access for hot loops: the `size` real samples the transforms read and write.
+    public var timeSamples: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: timeBuffer, count: size) }
+    /// Zero-copy access for hot loops: the `binCount` complex bins, interleaved (`re0, im0, re1, im1, …`).
+    public var spectrumValues: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: frequencyBuffer, count: 2 * binCount)
+    }
+    /// `timeSamples` → `spectrumValues`, unnormalised (no copies).
+    public func transformForward() { executeForward() }
+    /// `spectrumValues` → `timeSamples`, unnormalised (`size` times the signal); destroys `spectrumValues`.
+    public func transformInverse() { executeInverse() }
 }

@@ -13,7 +13,8 @@ struct VoxCommand: ParsableCommand {
         """,
         version: VoxVersion.string,
         subcommands: [InfoCommand.self, ConvertFormatCommand.self, SpectrogramCommand.self, SeparateCommand.self, ModelCommand.self,
-                      WatermarkCommand.self, MixCommand.self, LoudnessCommand.self, AlignCommand.self]
+                      WatermarkCommand.self, MixCommand.self, LoudnessCommand.self, AlignCommand.self,
+                      PitchCommand.self, ResynthCommand.self]
     )
 }
 

@@ -190,4 +190,58 @@ final class CLITests: XCTestCase {
         let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         XCTAssertEqual((summary["songs"] as! [[String: Any]]).count, 1)
     }
+
+    // MARK: - vox pitch / vox resynth
+
+    func testPitchCSVAndJSON() throws {
+        // Mono 22.05 kHz sine at 0.05 rad/sample = 175.5 Hz, 1 s.
+        let input = try fixture("tone.wav", channels: 1, rate: 22050, frames: 22050)
+        let csv = try vox("pitch", input)
+        XCTAssertEqual(csv.status, 0, csv.stderr)
+        let rows = csv.stdout.split(separator: "\n")
+        XCTAssertEqual(rows.first, "time_s,f0_hz,voiced,confidence")
+        XCTAssertEqual(rows.count, 1 + 201)
+        let voiced = rows.dropFirst().map { $0.split(separator: ",") }.filter { $0[2] == "1" }.map { Double($0[1])! }.sorted()
+        XCTAssertGreaterThan(voiced.count, 180)
+        XCTAssertEqual(voiced[voiced.count / 2], 0.05 * 22050 / (2 * .pi), accuracy: 0.5)
+        let json = try vox("pitch", input, "--json", "-o", "\(dir)/f0.json")
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/f0.json"))) as! [String: Any]
+        XCTAssertEqual(report["frames"] as? Int, 201)
+        XCTAssertEqual((report["f0Hz"] as! [Double]).count, 201)
+    }
+
+    func testResynthKeepsOrScalesTheLengthExactly() throws {
+        let input = try fixture("voice.flac", channels: 2, rate: 22050, frames: 22050)
+        var r = try vox("resynth", input, "-o", "\(dir)/same.wav")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let same = try AudioFileReader.read(path: "\(dir)/same.wav")
+        XCTAssertEqual(same.frameCount, 22050)
+        XCTAssertEqual(same.channelCount, 1)
+        r = try vox("resynth", input, "-o", "\(dir)/shifted.flac", "--pitch-shift", "3", "--formant-shift", "1.1",
+                    "--time-stretch", "1.5", "--sample-rate", "44100", "--json")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let shifted = try AudioFileReader.read(path: "\(dir)/shifted.flac")
+        XCTAssertEqual(shifted.sampleRate, 44100)
+        XCTAssertEqual(shifted.frameCount, 66150)
+        let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(summary["outputSeconds"] as! Double, 1.5, accuracy: 1e-9)
+    }
+
+    func testVoiceCommandsBadInputLeaveNothing() throws {
+        let text = "\(dir)/notes.wav"
+        try Data("not audio".utf8).write(to: URL(fileURLWithPath: text))
+        let input = try fixture("in.wav", channels: 1, rate: 16000, frames: 8000)
+        let before = files()
+        assertCleanFailure(try vox("pitch", text), mentions: "notes.wav", "not a recognised audio file", before: before)
+        assertCleanFailure(try vox("resynth", text, "-o", "\(dir)/out.wav"), mentions: "notes.wav", "not a recognised audio file", before: before)
+        assertCleanFailure(try vox("resynth", "\(dir)/missing.wav", "-o", "\(dir)/out.wav"), mentions: "missing.wav", "no such file", before: before)
+        let same = try vox("resynth", input, "-o", input)
+        XCTAssertNotEqual(same.status, 0)
+        XCTAssertEqual(files(), before)
+        let bad = try vox("resynth", input, "-o", "\(dir)/out.wav", "--formant-shift", "3")
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--formant-shift"), bad.stderr)
+        XCTAssertEqual(files(), before)
+    }
 }

@@ -1,0 +1,318 @@
+import Foundation
+import VoxAudio
+import VoxSpectral
+
+/// Settings of the vocoder synthesiser.
+public struct SynthesizerOptions: Sendable, Equatable {
+    /// Seed of the noise (aperiodic) excitation: the same features and seed give the same samples on any machine.
+    /// Default 1.
+    public var seed: UInt64 = 1
+    /// Pulse rate in unvoiced stretches (Hz): noise is shaped in chunks this long, as WORLD does. Default 500.
+    public var unvoicedF0 = 500.0
+
+    public init() {}
+}
+
+/// Waveform synthesis from F0, spectral envelope and aperiodicity (WORLD, Morise et al. 2016, IEICE Trans. E99-D).
+///
+/// Pulses are placed where the integrated F0 phase wraps (with their fractional position kept as a linear-phase
+/// delay). Each pulse's response is a minimum-phase filter of the periodic power `envelope·(1 − ap²)` times
+/// `sqrt(period)`, plus a noise burst one period long shaped by the minimum-phase filter of `envelope·ap²`;
+/// responses are overlap-added. Each frame's two minimum-phase filters are computed once (not once per pulse,
+/// as WORLD does) and interpolated between frames as complex spectra; the fractional delay is a phasor
+/// recurrence, so a pulse costs two FFTs and a few multiplies per bin. The output has exactly `features.sampleCount` samples at the features' rate,
+/// resampled when another rate is asked for.
+public struct Synthesizer: Sendable {
+    public var options: SynthesizerOptions
+
+    public init(options: SynthesizerOptions = SynthesizerOptions()) { self.options = options }
+
+    /// Mono audio from `features`, at `sampleRate` (default: the features' own rate).
+    public func synthesize(_ features: VoiceFeatures, sampleRate outputRate: Double? = nil) throws -> AudioBuffer {
+        guard features.frameCount > 0, features.sampleCount >= 0 else {
+            throw AudioError(.invalidArgument, "no frames to synthesise")
+        }
+        let samples = synthesizeSamples(features)
+        let buffer = AudioBuffer(channels: [samples], sampleRate: features.sampleRate)
+        if let rate = outputRate, rate != features.sampleRate { return try Resampler.resample(buffer, to: rate) }
+        return buffer
+    }
+
+    struct Pulse { var time: Double; var voiced: Bool; var length: Int }
+
+    /// Pulse times (in samples) from the F0 contour: a pulse wherever the integrated phase passes a multiple of 2π.
+    func pulses(_ f: VoiceFeatures) -> [Pulse] {
+        let fs = f.sampleRate, T = f.frameCount
+        let lowest = fs / Double(f.fftSize) + 1
+        var out = [Pulse]()
+        out.reserveCapacity(Int(f.duration * 600) + 16)
+        var phase = 0.0
+        f.f0.withUnsafeBufferPointer { f0 in
+            for n in 0..<f.sampleCount {
+                let pos = Double(n) / fs / f.framePeriod
+                let i0 = min(T - 1, Int(pos)), i1 = min(T - 1, i0 + 1)
+                let w = i0 == i1 ? 0 : pos - Double(i0)
+                let a = Double(f0[i0]) >= lowest ? Double(f0[i0]) : 0, b = Double(f0[i1]) >= lowest ? Double(f0[i1]) : 0
+                let voiced = (a > 0 ? 1 - w : 0) + (b > 0 ? w : 0) > 0.5
+                // Inside a voiced stretch interpolate; at its edges hold the voiced neighbour (no droop towards 0).
+                let freq = !voiced ? options.unvoicedF0 : (a > 0 && b > 0 ? a * (1 - w) + b * w : max(a, b))
+                let inc = 2 * Double.pi * freq / fs
+                phase += inc
+                if phase >= 2 * .pi {
+                    phase -= 2 * .pi
+                    out.append(Pulse(time: Double(n) - phase / inc, voiced: voiced, length: 0))
+                }
+            }
+        }
+        for p in out.indices {
+            let next = p + 1 < out.count ? Int(out[p + 1].time) : Int(out[p].time) + Int(fs / 200)
+            out[p].length = max(1, next - Int(out[p].time))
+        }
+        return out
+    }
+
+    func synthesizeSamples(_ f: VoiceFeatures) -> [Float] {
+        let n = f.fftSize, bins = f.binCount
+        let count = f.sampleCount
+        let plist = pulses(f)
+        guard !plist.isEmpty, count > 0 else { return [Float](repeating: 0, count: count) }
+        let seed = options.seed
+        let jobs = max(1, min(2 * ProcessInfo.processInfo.activeProcessorCount, plist.count / 64))
+        let dcRemover = Self.dcRemover(fftSize: n)
+        // Each job overlap-adds into its own span; spans are summed afterwards.
+        var parts = [(start: Int, samples: [Float])](repeating: (0, []), count: jobs)
+        parts.withUnsafeMutableBufferPointer { pb in
+            let partOut = SharedPointer(pb.baseAddress!)
+            plist.withUnsafeBufferPointer { ppb in
+                let pp = SharedPointer(UnsafeMutablePointer(mutating: ppb.baseAddress!))
+                let pulseCount = ppb.count
+                DispatchQueue.concurrentPerform(iterations: jobs) { job in
+                    let range = (pulseCount * job / jobs)..<(pulseCount * (job + 1) / jobs)
+                    guard !range.isEmpty else { partOut.pointer[job] = (0, []); return }
+                    let first = Int(pp.pointer[range.lowerBound].time) - n / 2
+                    let last = Int(pp.pointer[range.upperBound - 1].time) + n
+                    var local = [Float](repeating: 0, count: last - first + 1)
+                    let cache = FrameSpectra(features: f)
+                    let fft = RealFFT(size: n, measure: false), noiseFFT = RealFFT(size: n, measure: false)
+                    let scale = 1 / Float(n)
+                    local.withUnsafeMutableBufferPointer { lb in
+                        for p in range {
+                            let pulse = pp.pointer[p]
+                            let base = Int(pulse.time.rounded(.down))
+                            let frac = pulse.time - Double(base)
+                            Self.response(pulse: pulse, fractionalDelay: frac, index: p, seed: seed, features: f, cache: cache,
+                                          fft: fft, noiseFFT: noiseFFT, dcRemover: dcRemover)
+                            let t = fft.timeSamples
+                            let offset = base - n / 2 - first
+                            for j in 0..<n {
+                                let k = offset + j
+                                if k >= 0 && k < lb.count { lb[k] += t[j] * scale }
+                            }
+                        }
+                    }
+                    cache.deallocate()
+                    partOut.pointer[job] = (first, local)
+                }
+            }
+        }
+        var y = [Float](repeating: 0, count: count)
+        y.withUnsafeMutableBufferPointer { yb in
+            for part in parts where !part.samples.isEmpty {
+                part.samples.withUnsafeBufferPointer { s in
+                    let lo = max(0, part.start), hi = min(count, part.start + s.count)
+                    if lo < hi { for i in lo..<hi { yb[i] += s[i - part.start] } }
+                }
+            }
+        }
+        _ = bins
+        return y
+    }
+
+    /// Spectrum (interleaved complex) of a Hann bump over `[n/2, n)` with unit sum: subtracting `dc` times it
+    /// removes a response's DC where the response is.
+    static func dcRemover(fftSize n: Int) -> [Float] {
+        let fft = RealFFT(size: n, measure: false)
+        let t = fft.timeSamples
+        let len = n / 2
+        var sum: Float = 0
+        for j in 0..<n { t[j] = 0 }
+        for j in 0..<len {
+            let v = Float(0.5 - 0.5 * cos(2 * Double.pi * Double(j + 1) / Double(len + 1)))
+            t[n / 2 + j] = v
+            sum += v
+        }
+        for j in 0..<n { t[j] /= sum }
+        fft.transformForward()
+        return Array(fft.spectrumValues)
+    }
+
+    /// One pulse's response (periodic + aperiodic) into `fft.timeSamples`, time 0 at index `n/2 + delay`.
+    static func response(pulse: Pulse, fractionalDelay: Double, index: Int, seed: UInt64, features f: VoiceFeatures,
+                         cache: FrameSpectra, fft: RealFFT, noiseFFT: RealFFT, dcRemover: [Float]) {
+        let n = fft.size, half = n / 2
+        let T = f.frameCount
+        let pos = pulse.time / f.sampleRate / f.framePeriod
+        let i0 = max(0, min(T - 1, Int(pos))), i1 = min(T - 1, i0 + 1)
+        let w = Float(i0 == i1 ? 0 : max(0, min(1, pos - Double(i0))))
+        // Noise burst one period long, zero mean.
+        let length = min(pulse.length, half)
+        var rng = GaussianNoise(seed: seed &+ UInt64(index) &* 0x2545_F491_4F6C_DD1D)
+        let nt = noiseFFT.timeSamples
+        var mean = 0.0
+        for j in 0..<length { let v = rng.next(); nt[j] = Float(v); mean += v }
+        let m = Float(mean / Double(length))
+        for j in 0..<length { nt[j] -= m }
+        for j in length..<n { nt[j] = 0 }
+        noiseFFT.transformForward()
+        let noise = noiseFFT.spectrumValues
+        let a0 = cache.aperiodic(i0), a1 = cache.aperiodic(i1)
+        let m0 = cache.aperiodicMagnitude(i0), m1 = cache.aperiodicMagnitude(i1)
+        let s = fft.spectrumValues
+        // Aperiodic part: the frames' filters interpolated, times the noise, delayed by n/2 (a factor (−1)^k).
+        for k in 0...half {
+            var hr = (1 - w) * a0[2 * k] + w * a1[2 * k]
+            var hi = (1 - w) * a0[2 * k + 1] + w * a1[2 * k + 1]
+            // Interpolating complex values shrinks them where the frames' phases differ: restore the interpolated
+            // magnitude (otherwise noise comes out ~0.4 dB quiet).
+            let m = (hr * hr + hi * hi).squareRoot()
+            let g = m > 1e-30 ? ((1 - w) * m0[k] + w * m1[k]) / m : 0
+            let sign: Float = k & 1 == 0 ? g : -g
+            hr *= sign; hi *= sign
+            let nr = noise[2 * k], ni = noise[2 * k + 1]
+            s[2 * k] = hr * nr - hi * ni
+            s[2 * k + 1] = hr * ni + hi * nr
+        }
+        if pulse.voiced {
+            let v0 = f.f0[i0] > 0, v1 = f.f0[i1] > 0
+            // Both frames voiced: interpolate; one voiced: its filter faded by the power weight it would get in a
+            // linear interpolation with a zero periodic part.
+            let (j0, j1, wp, gain): (Int, Int, Float, Float)
+            if v0 && v1 { (j0, j1, wp, gain) = (i0, i1, w, 1) }
+            else if v0 { (j0, j1, wp, gain) = (i0, i0, 0, (1 - w).squareRoot()) }
+            else { (j0, j1, wp, gain) = (i1, i1, 0, w.squareRoot()) }
+            let p0 = cache.periodic(j0), p1 = cache.periodic(j1)
+            let pm0 = cache.periodicMagnitude(j0), pm1 = cache.periodicMagnitude(j1)
+            let amp = Double(Float(pulse.length).squareRoot() * gain)
+            // Delay by n/2 + the fractional position: a phasor rotating by −θ per bin (recurrence, no sin/cos per bin).
+            let theta = 2 * Double.pi * (fractionalDelay + Double(half)) / Double(n)
+            let stepR = cos(theta), stepI = -sin(theta)
+            var zr = amp, zi = 0.0  // bin 0
+            var dc: Float = 0
+            for k in 0...half {
+                var hr = (1 - wp) * p0[2 * k] + wp * p1[2 * k]
+                var hi = (1 - wp) * p0[2 * k + 1] + wp * p1[2 * k + 1]
+                let m = (hr * hr + hi * hi).squareRoot()
+                let g = m > 1e-30 ? ((1 - wp) * pm0[k] + wp * pm1[k]) / m : 0
+                hr *= g; hi *= g
+                let fr = Float(zr), fi = Float(zi)
+                let pr = hr * fr - hi * fi, pi = hr * fi + hi * fr
+                if k == 0 { dc = pr }
+                s[2 * k] += pr
+                s[2 * k + 1] += pi
+                let nr = zr * stepR - zi * stepI
+                zi = zr * stepI + zi * stepR
+                zr = nr
+            }
+            // Remove the pulse's DC with a smooth bump over the response (WORLD's DC remover), not a rectangle over
+            // the whole transform, whose edges would click.
+            for k in 0...half {
+                s[2 * k] -= dc * dcRemover[2 * k]
+                s[2 * k + 1] -= dc * dcRemover[2 * k + 1]
+            }
+        }
+        s[1] = 0
+        s[2 * half + 1] = 0
+        fft.transformInverse()
+    }
+}
+
+/// Minimum-phase filter spectra (complex, interleaved) of each frame's periodic and aperiodic parts, computed on
+/// demand and kept for the few frames a run of pulses needs.
+final class FrameSpectra {
+    let f: VoiceFeatures
+    let fft: RealFFT
+    let bins: Int
+    private var slots: [(frame: Int, periodic: UnsafeMutablePointer<Float>, aperiodic: UnsafeMutablePointer<Float>,
+                         periodicMagnitude: UnsafeMutablePointer<Float>, aperiodicMagnitude: UnsafeMutablePointer<Float>)] = []
+    private var next = 0
+    private let ap: UnsafeMutablePointer<Float>
+    private let logAmp: UnsafeMutablePointer<Float>
+
+    init(features: VoiceFeatures) {
+        f = features
+        fft = RealFFT(size: features.fftSize, measure: false)
+        bins = features.binCount
+        ap = .allocate(capacity: bins)
+        logAmp = .allocate(capacity: bins)
+        for _ in 0..<4 {
+            slots.append((-1, .allocate(capacity: 2 * bins), .allocate(capacity: 2 * bins), .allocate(capacity: bins),
+                          .allocate(capacity: bins)))
+        }
+    }
+
+    func deallocate() {
+        for s in slots {
+            s.periodic.deallocate(); s.aperiodic.deallocate(); s.periodicMagnitude.deallocate(); s.aperiodicMagnitude.deallocate()
+        }
+        ap.deallocate(); logAmp.deallocate()
+    }
+
+    func periodic(_ frame: Int) -> UnsafeMutablePointer<Float> { slots[load(frame)].periodic }
+    func aperiodic(_ frame: Int) -> UnsafeMutablePointer<Float> { slots[load(frame)].aperiodic }
+    func periodicMagnitude(_ frame: Int) -> UnsafeMutablePointer<Float> { slots[load(frame)].periodicMagnitude }
+    func aperiodicMagnitude(_ frame: Int) -> UnsafeMutablePointer<Float> { slots[load(frame)].aperiodicMagnitude }
+
+    private func load(_ frame: Int) -> Int {
+        if let i = slots.firstIndex(where: { $0.frame == frame }) { return i }
+        let slot = next
+        next = (next + 1) % slots.count
+        slots[slot].frame = frame
+        let voiced = f.f0[frame] > 0
+        f.bandAperiodicity.withUnsafeBufferPointer { b in
+            VoiceFeatures.expandAperiodicity(bands: UnsafeBufferPointer(rebasing: b[(frame * f.bandCount)..<((frame + 1) * f.bandCount)]),
+                                             frequencies: f.aperiodicityFrequencies, sampleRate: f.sampleRate, fftSize: f.fftSize, into: ap)
+        }
+        f.envelope.withUnsafeBufferPointer { e in
+            let env = e.baseAddress! + frame * bins
+            // Aperiodic: envelope·ap² (unvoiced: the whole envelope).
+            for k in 0..<bins {
+                let r = voiced ? max(0.001, min(1, ap[k])) : 1
+                logAmp[k] = 0.5 * logf(max(1e-30, env[k] * r * r) + 1e-30)
+            }
+            minimumPhase(logAmp, into: slots[slot].aperiodic, magnitude: slots[slot].aperiodicMagnitude)
+            if voiced {
+                for k in 0..<bins {
+                    let r = max(0.001, min(0.999999, ap[k]))
+                    logAmp[k] = 0.5 * logf(env[k] * (1 - r * r) + 1e-30)
+                }
+                minimumPhase(logAmp, into: slots[slot].periodic, magnitude: slots[slot].periodicMagnitude)
+            }
+        }
+        return slot
+    }
+
+    /// Spectrum of the minimum-phase filter with log amplitude `logAmp` (folded real cepstrum → complex log
+    /// spectrum → exp).
+    private func minimumPhase(_ logAmp: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                              magnitude: UnsafeMutablePointer<Float>) {
+        let n = fft.size, half = n / 2
+        let t = fft.timeSamples
+        for k in 0...half { t[k] = logAmp[k] }
+        for k in 1..<half { t[n - k] = logAmp[k] }
+        fft.transformForward()
+        let s = fft.spectrumValues
+        let scale = 1 / Float(n)
+        // Cepstrum c[q] = Re S[q] / n (even sequence); fold the negative quefrencies onto the positive ones.
+        t[0] = s[0] * scale
+        for q in 1..<half { t[q] = 2 * s[2 * q] * scale }
+        t[half] = s[2 * half] * scale
+        for q in (half + 1)..<n { t[q] = 0 }
+        fft.transformForward()
+        for k in 0...half {
+            let mag = expf(logAmp[k]), phase = s[2 * k + 1]
+            magnitude[k] = mag
+            out[2 * k] = mag * cosf(phase)
+            out[2 * k + 1] = mag * sinf(phase)
+        }
+    }
+}
