@@ -13,7 +13,7 @@ struct VoxCommand: ParsableCommand {
         """,
         version: VoxVersion.string,
         subcommands: [InfoCommand.self, ConvertFormatCommand.self, SpectrogramCommand.self, SeparateCommand.self, ModelCommand.self,
-                      PitchCommand.self, ResynthCommand.self]
+                      PitchCommand.self, ResynthCommand.self, VoiceCommand.self, ConvertCommand.self]
     )
 }
 
