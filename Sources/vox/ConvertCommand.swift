@@ -26,7 +26,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (one take) or folder (several takes).")
     var output: String
 
-    @Option(help: "Transposition in semitones (−36…36), or `auto` (whole octaves towards the voice's range).")
+    @Option(parsing: .unconditional, help: "Transposition in semitones (−36…36), or `auto` (whole octaves towards the voice's range).")
     var transpose = "0"
 
     @Option(help: "Formant shift as a frequency ratio (0.5…2).")
@@ -84,13 +84,6 @@ struct ConvertCommand: ParsableCommand {
             var options = VoiceConversionOptions()
             options.formantRatio = formantShift
             options.strength = strength
-            // Evaluation knobs (temporary): VOX_VC_K, VOX_VC_STATS, VOX_VC_ORDER, VOX_VC_PITCHW.
-            let env = ProcessInfo.processInfo.environment
-            if let v = env["VOX_VC_K"].flatMap(Int.init) { options.neighbours = v }
-            if let v = env["VOX_VC_STATS"].flatMap(Float.init) { options.statisticsWeight = v }
-            if let v = env["VOX_VC_ORDER"].flatMap(Int.init) { options.matchOrder = v }
-            if let v = env["VOX_VC_PITCHW"].flatMap(Float.init) { options.pitchWeight = v }
-            if env["VOX_VC_NOVTL"] != nil { options.matchVocalTract = false }
             var converter = VoiceConverter(model: model, options: options)
             if transpose == "auto" {
                 // The take's F0 is needed before conversion; the tracker is the cheap part of the analysis.
