@@ -33,10 +33,22 @@ public struct VoiceConversionOptions: Sendable, Equatable {
     public var silenceDB = 50.0
     /// Fewest voiced (unvoiced) take frames for the take's own normalising statistics; below it the voice's are used.
     public var minimumStatisticsFrames = 100
-    /// Vocoder analysis settings.
-    public var analysis = VoiceAnalysisOptions()
+    /// Vocoder analysis settings (`VoiceAnalysisOptions.voiceConversion`).
+    public var analysis = VoiceAnalysisOptions.voiceConversion
 
     public init() {}
+}
+
+extension VoiceAnalysisOptions {
+    /// The analysis voice training and conversion use: the defaults, with a more permissive voicing prior for the
+    /// F0 tracker (pYIN threshold prior Beta(2, 2) instead of Beta(2, 18)). With the default prior the tracker
+    /// marks only 30% of the frames of VCC2016 SM1 200002 voiced (harvest: 73%); resynthesised voicing agreement
+    /// with the source (f0_compare, harvest) rises from 72% to 85% and the median F0 error falls from 14 to 6 cents.
+    public static var voiceConversion: VoiceAnalysisOptions {
+        var o = VoiceAnalysisOptions()
+        o.pitch.thresholdPrior = (a: 2, b: 2)
+        return o
+    }
 }
 
 /// A note of the (transposed) take outside the voice's trained range.
@@ -106,20 +118,23 @@ public struct VoiceConverter: Sendable {
     }
 
     var dimension: Int { min(options.matchOrder, model.cepstrumOrder - 1) }
-    var voicedKeyWidth: Int { dimension + (options.pitchWeight > 0 ? 1 : 0) }
+    var usesPitchKey: Bool { options.pitchWeight > 0 }
 
     /// Search vectors: (c[1…d] − mean) / deviation, plus `pitchWeight`·(ln F0 − mean)/deviation when used.
     static func keys(_ cep: [Float], order: Int, dimension d: Int, stats: CepstralStatistics, logF0: [Float]?,
                      f0Mean: Float, f0Deviation: Float, pitchWeight: Float) -> [Float] {
         let n = cep.count / order
-        let width = d + (logF0 != nil && pitchWeight > 0 ? 1 : 0)
+        let width = keyStride(d + (logF0 != nil && pitchWeight > 0 ? 1 : 0))
         var out = [Float](repeating: 0, count: n * width)
         for i in 0..<n {
             for m in 0..<d { out[i * width + m] = (cep[i * order + m + 1] - stats.mean[m + 1]) / stats.standardDeviation[m + 1] }
-            if let lf = logF0, width > d { out[i * width + d] = pitchWeight * (lf[i] - f0Mean) / f0Deviation }
+            if let lf = logF0, pitchWeight > 0 { out[i * width + d] = pitchWeight * (lf[i] - f0Mean) / f0Deviation }
         }
         return out
     }
+
+    /// Floats per stored key: up to 16 dimensions are zero-padded to 16 (one SIMD vector).
+    static func keyStride(_ dimensions: Int) -> Int { dimensions <= 16 ? 16 : dimensions }
 
     /// The whole-octave transposition (semitones, a multiple of 12 in −36…36) that puts the take's voiced F0 best
     /// inside the voice's 5th–95th percentile range: least mean distance (octaves) outside the range, ties broken
@@ -235,7 +250,7 @@ public struct VoiceConverter: Sendable {
         let su = takeStats(voiced: false, fallback: model.unvoicedStatistics)
         let strength = Float(max(0, min(1, options.strength)))
         let k = max(1, options.neighbours)
-        let vw = voicedKeyWidth, uw = d
+        let vw = Self.keyStride(d + (usesPitchKey ? 1 : 0)), uw = Self.keyStride(d)
         let f0Shift = Float(options.transposeSemitones / 12 * M_LN2)
         let me = self
         let apModel = model.voicedAperiodicity, cepModel = model.voicedCepstra, uCepModel = model.unvoicedCepstra
@@ -248,7 +263,8 @@ public struct VoiceConverter: Sendable {
                 out.bandAperiodicity.withUnsafeMutableBufferPointer { apb in
                     let mp = SharedPointer(mb.baseAddress!), flag = SharedPointer(fb.baseAddress!), ap = SharedPointer(apb.baseAddress!)
                     parallelRanges(T, minimumPerJob: 128) { range in
-                        let query = UnsafeMutablePointer<Float>.allocate(capacity: vw + 1)
+                        let query = UnsafeMutablePointer<Float>.allocate(capacity: max(vw, uw))
+                        query.initialize(repeating: 0, count: max(vw, uw))
                         var best = [(Float, Int)](repeating: (0, 0), count: k)
                         defer { query.deallocate() }
                         takeCepstra.withUnsafeBufferPointer { cb in
@@ -257,7 +273,8 @@ public struct VoiceConverter: Sendable {
                                 let stats = voiced ? sv : su
                                 let c = cb.baseAddress! + i * M
                                 for m in 0..<d { query[m] = (c[m + 1] - stats.mean[m + 1]) / stats.standardDeviation[m + 1] }
-                                if voiced && vw > d {
+                                if d < vw { query[d] = 0 }
+                                if voiced && me.usesPitchKey {
                                     query[d] = me.options.pitchWeight * (logf(features.f0[i]) + f0Shift - me.model.logF0Mean) / me.model.logF0StandardDeviation
                                 }
                                 let count = voiced ? me.model.voicedFrameCount : me.model.unvoicedFrameCount
@@ -399,10 +416,24 @@ public struct VoiceConverter: Sendable {
         let kk = min(k, count)
         for j in 0..<kk { best[j] = (.infinity, 0) }
         var worst = Float.infinity
+        // Up to 16 dimensions (the default search) as one SIMD vector per key: ~5× faster than the scalar loop.
+        var q = SIMD16<Float>(repeating: 0)
+        if width <= 16 { for m in 0..<width { q[m] = query[m] } }
         for n in 0..<count {
             let key = keys + n * width
             var dist: Float = 0
-            for m in 0..<width { let e = key[m] - query[m]; dist += e * e }
+            if width <= 16 {
+                var v = SIMD16<Float>(repeating: 0)
+                if width == 16 {
+                    v = UnsafeRawPointer(key).loadUnaligned(as: SIMD16<Float>.self)
+                } else {
+                    for m in 0..<width { v[m] = key[m] }
+                }
+                let e = v - q
+                dist = (e * e).sum()
+            } else {
+                for m in 0..<width { let e = key[m] - query[m]; dist += e * e }
+            }
             if dist < worst {
                 // Insert into the sorted list, dropping its last entry.
                 var j = kk - 1

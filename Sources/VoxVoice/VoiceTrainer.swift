@@ -60,8 +60,8 @@ public struct VoiceTrainingOptions: Sendable, Equatable {
     public var maximumUnvoicedFrames = 4_000
     /// Frames this far below the file's loud frames (dB) are silence and stay out of the bank. Default 40.
     public var silenceDB = 40.0
-    /// Vocoder analysis settings.
-    public var analysis = VoiceAnalysisOptions()
+    /// Vocoder analysis settings (`VoiceAnalysisOptions.voiceConversion`, as conversion uses).
+    public var analysis = VoiceAnalysisOptions.voiceConversion
 
     public init() {}
 }
