@@ -5,6 +5,8 @@ import VoxAudio
 public struct VoiceConversionOptions: Sendable, Equatable {
     /// Transposition of the take's F0 (semitones). Default 0.
     public var transposeSemitones = 0.0
+    /// `convert` replaces `transposeSemitones` by `automaticTranspose` of the take's F0. Default false.
+    public var transposeAutomatically = false
     /// Formant (envelope frequency) ratio applied after conversion (>1 smaller/brighter). Default 1.
     public var formantRatio = 1.0
     /// How far the timbre moves to the voice's, 0…1 (0 = the take resynthesised). Default 1.
@@ -179,7 +181,11 @@ public struct VoiceConverter: Sendable {
         let t1 = Date()
         let levels = frameLevels(atModelRate.channels[0], sampleRate: model.sampleRate, framePeriod: features.framePeriod,
                                  count: features.frameCount)
-        let converted = map(features, levels: levels)
+        var me = self
+        if options.transposeAutomatically {
+            me.options.transposeSemitones = Self.automaticTranspose(takeF0: features.f0, range: model.pitchRange)
+        }
+        let converted = me.map(features, levels: levels)
         let t2 = Date()
         var out = try Synthesizer().synthesize(converted, sampleRate: take.sampleRate)
         // Resampling can leave the length a sample off; the output keeps the take's length exactly.
@@ -189,7 +195,7 @@ public struct VoiceConverter: Sendable {
             out = AudioBuffer(channels: [c], sampleRate: take.sampleRate)
         }
         let t3 = Date()
-        var report = rangeReport(converted.f0, framePeriod: converted.framePeriod)
+        var report = me.rangeReport(converted.f0, framePeriod: converted.framePeriod)
         report.vocalTractRatio = lastVocalTractRatio.value
         report.voicedFraction = Double(converted.f0.filter { $0 > 0 }.count) / Double(max(1, converted.frameCount))
         report.analysisSeconds = t1.timeIntervalSince(t0)

@@ -86,9 +86,7 @@ struct ConvertCommand: ParsableCommand {
             options.strength = strength
             var converter = VoiceConverter(model: model, options: options)
             if transpose == "auto" {
-                // The take's F0 is needed before conversion; the tracker is the cheap part of the analysis.
-                let f0 = try PitchTracker(options: options.analysis.pitch).track(audio).f0
-                converter.options.transposeSemitones = VoiceConverter.automaticTranspose(takeF0: f0, range: model.pitchRange)
+                converter.options.transposeAutomatically = true
             } else {
                 converter.options.transposeSemitones = Double(transpose) ?? 0
             }
