@@ -1,0 +1,454 @@
+import Foundation
+import VoxAudio
+
+/// Settings of voice conversion.
+public struct VoiceConversionOptions: Sendable, Equatable {
+    /// Transposition of the take's F0 (semitones). Default 0.
+    public var transposeSemitones = 0.0
+    /// `convert` replaces `transposeSemitones` by `automaticTranspose` of the take's F0. Default false.
+    public var transposeAutomatically = false
+    /// Formant (envelope frequency) ratio applied after conversion (>1 smaller/brighter). Default 1.
+    public var formantRatio = 1.0
+    /// How far the timbre moves to the voice's, 0…1 (0 = the take resynthesised). Default 1.
+    public var strength = 1.0
+    /// Target frames averaged per take frame. Default 32 (kNN-VC uses 4 on WavLM features; on mel-cepstra, which
+    /// carry more of the speaker, averaging more frames measured better: VCC2016 SM1↔SF1 MCD 7.8 → 7.3 dB from 4 to 32).
+    public var neighbours = 32
+    /// Cepstral coefficients compared in the search (c1…c`matchOrder`; c0, the level, is never compared): the
+    /// coarse envelope shape that says which vowel it is. Default 10 (24: 0.45 dB worse MCD on VCC2016).
+    public var matchOrder = 10
+    /// Weight of the normalised ln F0 as one more search dimension (0 = timbre only). Default 0.
+    public var pitchWeight: Float = 0
+    /// Share of the per-coefficient statistics mapping (mean and deviation moved to the voice's) in the result,
+    /// 0…1; the rest is the retrieved frames' average. Default 0.1 (measured on VCC2016 SM1↔SF1; statistics alone
+    /// keep too much of the take's speaker detail).
+    public var statisticsWeight: Float = 0.1
+    /// Match the vocal-tract length first: scale the take's envelope frequencies by the ratio (0.8…1.25) that best
+    /// aligns its average voiced spectrum with the voice's. Default true.
+    public var matchVocalTract = true
+    /// Largest vocal-tract ratio searched (and its inverse the smallest). Default 1.25.
+    public var maximumVocalTractRatio = 1.25
+    /// Global-variance restoration exponent, 0…1: 0 keeps the averaged cepstra as they are, 1 scales their
+    /// per-coefficient deviation to the voice's. Default 0.5.
+    public var varianceRestoration: Float = 0.5
+    /// Frames this far below the take's loud frames (dB) are silence: left as they are. Default 50.
+    public var silenceDB = 50.0
+    /// Fewest voiced (unvoiced) take frames for the take's own normalising statistics; below it the voice's are used.
+    public var minimumStatisticsFrames = 100
+    /// Vocoder analysis settings (`VoiceAnalysisOptions.voiceConversion`).
+    public var analysis = VoiceAnalysisOptions.voiceConversion
+
+    public init() {}
+}
+
+extension VoiceAnalysisOptions {
+    /// The analysis voice training and conversion use: the defaults, with a more permissive voicing prior for the
+    /// F0 tracker (pYIN threshold prior Beta(2, 4) instead of Beta(2, 18)). With the default prior the tracker
+    /// marks only 30% of the frames of VCC2016 SM1 200002 voiced (harvest: 73%) and the resynthesis agrees with the
+    /// source's voicing on 72% of frames (f0_compare, harvest); Beta(2, 4) gives 78-80%, Beta(2, 2) 85% but octave
+    /// errors on strongly resonant voices (the tests' synthetic voices); Beta(2, 6) loses 0.04 similarity and 0.3-0.6 dB MCD on VCC2016.
+    public static var voiceConversion: VoiceAnalysisOptions {
+        var o = VoiceAnalysisOptions()
+        o.pitch.thresholdPrior = (a: 2, b: 4)
+        return o
+    }
+}
+
+/// A note of the (transposed) take outside the voice's trained range.
+public struct NoteOutsideRange: Codable, Sendable, Equatable {
+    /// Note name, e.g. "C#5" (A4 = 440 Hz).
+    public var note: String
+    /// Time the take spends on it (s).
+    public var seconds: Double
+    /// "above" or "below" the trained range.
+    public var direction: String
+}
+
+/// What a conversion did.
+public struct ConversionReport: Codable, Sendable, Equatable {
+    public var transposeSemitones: Double
+    /// F0 range of the take after transposition (5th–95th percentile, Hz).
+    public var takeP5Hz: Double?
+    public var takeP95Hz: Double?
+    /// The voice's trained range (1st–99th percentile of its F0, Hz).
+    public var trainedLowHz: Double
+    public var trainedHighHz: Double
+    /// Notes of the transposed take outside the trained range, at least 50 ms each, lowest first.
+    public var notesOutsideRange: [NoteOutsideRange]
+    /// Share of the take's voiced time outside the trained range.
+    public var outsideFraction: Double
+    public var voicedFraction: Double
+    /// Frequency scale applied to the take's envelopes to match the voice's vocal-tract length (1 = none).
+    public var vocalTractRatio: Double = 1
+    public var analysisSeconds: Double
+    public var mappingSeconds: Double
+    public var synthesisSeconds: Double
+}
+
+/// Turns a performance into a trained voice: F0 from the take (transposed), timbre from the voice model, phrasing
+/// (level, timing, voicing) from the take.
+///
+/// Method (frame retrieval in a speaker-normalised space, after kNN-VC, Baas et al. 2023, and RVC's index):
+/// the take is analysed with the vocoder at the model's rate; each frame's mel-cepstrum is normalised by the take's
+/// own per-coefficient mean and deviation (voiced and unvoiced frames separately), the `neighbours` nearest bank
+/// frames (normalised by the voice's statistics, Euclidean on c1…c`matchOrder`) are averaged in the log domain,
+/// and the difference between that average and the take's cepstrum (c0, the level, excluded) is applied to the
+/// take's envelope, scaled by `strength`. Voiced aperiodicity moves to the neighbours' average the same way.
+/// The take's F0 contour is kept frame for frame (times `2^(transpose/12)`), so vibrato, slides and timing survive.
+public struct VoiceConverter: Sendable {
+    public let model: VoiceModel
+    public var options: VoiceConversionOptions
+    let cepstrum: MelCepstrum
+    /// Normalised search vectors of the banks (`count × dimension`).
+    let voicedKeys: [Float]
+    let unvoicedKeys: [Float]
+    /// The vocal-tract ratio of the last `map` (for the report).
+    let lastVocalTractRatio = RatioBox()
+
+    final class RatioBox: @unchecked Sendable { var value = 1.0 }
+
+    public init(model: VoiceModel, options: VoiceConversionOptions = VoiceConversionOptions()) {
+        self.model = model
+        self.options = options
+        cepstrum = MelCepstrum(order: model.cepstrumOrder, pointCount: model.melPointCount, fftSize: model.fftSize,
+                               sampleRate: model.sampleRate)
+        let d = min(options.matchOrder, model.cepstrumOrder - 1)
+        voicedKeys = Self.keys(model.voicedCepstra, order: model.cepstrumOrder, dimension: d, stats: model.voicedStatistics,
+                               logF0: model.voicedLogF0, f0Mean: model.logF0Mean, f0Deviation: model.logF0StandardDeviation,
+                               pitchWeight: options.pitchWeight)
+        unvoicedKeys = Self.keys(model.unvoicedCepstra, order: model.cepstrumOrder, dimension: d, stats: model.unvoicedStatistics,
+                                 logF0: nil, f0Mean: 0, f0Deviation: 1, pitchWeight: 0)
+    }
+
+    var dimension: Int { min(options.matchOrder, model.cepstrumOrder - 1) }
+    var usesPitchKey: Bool { options.pitchWeight > 0 }
+
+    /// Search vectors: (c[1…d] − mean) / deviation, plus `pitchWeight`·(ln F0 − mean)/deviation when used.
+    static func keys(_ cep: [Float], order: Int, dimension d: Int, stats: CepstralStatistics, logF0: [Float]?,
+                     f0Mean: Float, f0Deviation: Float, pitchWeight: Float) -> [Float] {
+        let n = cep.count / order
+        let width = keyStride(d + (logF0 != nil && pitchWeight > 0 ? 1 : 0))
+        var out = [Float](repeating: 0, count: n * width)
+        for i in 0..<n {
+            for m in 0..<d { out[i * width + m] = (cep[i * order + m + 1] - stats.mean[m + 1]) / stats.standardDeviation[m + 1] }
+            if let lf = logF0, pitchWeight > 0 { out[i * width + d] = pitchWeight * (lf[i] - f0Mean) / f0Deviation }
+        }
+        return out
+    }
+
+    /// Floats per stored key: up to 16 dimensions are zero-padded to 16 (one SIMD vector).
+    static func keyStride(_ dimensions: Int) -> Int { dimensions <= 16 ? 16 : dimensions }
+
+    /// The whole-octave transposition (semitones, a multiple of 12 in −36…36) that puts the take's voiced F0 best
+    /// inside the voice's 5th–95th percentile range: least mean distance (octaves) outside the range, ties broken
+    /// by the distance between the medians.
+    public static func automaticTranspose(takeF0: [Float], range: PitchRange) -> Double {
+        let lf = takeF0.filter { $0 > 0 }.map { log2(Double($0)) }
+        guard !lf.isEmpty else { return 0 }
+        let lo = log2(range.p5Hz), hi = log2(range.p95Hz), med = log2(range.medianHz)
+        let takeMedian = lf.sorted()[lf.count / 2]
+        var best = (score: Double.infinity, tie: Double.infinity, k: 0)
+        for k in -3...3 {
+            let s = Double(k)
+            let score = lf.reduce(0.0) { $0 + max(0, lo - ($1 + s), ($1 + s) - hi) } / Double(lf.count)
+            let tie = abs(takeMedian + s - med)
+            if score < best.score - 1e-9 || (abs(score - best.score) <= 1e-9 && tie < best.tie) { best = (score, tie, k) }
+        }
+        return Double(12 * best.k)
+    }
+
+    /// Note name of a frequency (A4 = 440 Hz, sharps).
+    public static func noteName(hz: Double) -> String {
+        let names = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+        let midi = Int((69 + 12 * log2(hz / 440)).rounded())
+        return "\(names[((midi % 12) + 12) % 12])\(midi / 12 - 1)"
+    }
+
+    /// Converts one take (mono or the mean of its channels). The result has the take's rate and length.
+    ///
+    /// - Throws: `AudioError` for an empty take, non-finite samples or a rate below 8 kHz.
+    public func convert(_ take: AudioBuffer) throws -> (audio: AudioBuffer, report: ConversionReport) {
+        guard take.frameCount > 0 else { throw AudioError(.empty, "no samples to convert") }
+        if let bad = take.firstNonFinite() {
+            throw AudioError(.nonFinite, "sample \(bad.frame) of channel \(bad.channel) is \(bad.value)")
+        }
+        let t0 = Date()
+        let mono = AudioBuffer(channels: [monoSamples(take.channels)], sampleRate: take.sampleRate)
+        let atModelRate = mono.sampleRate == model.sampleRate ? mono : try Resampler.resample(mono, to: model.sampleRate)
+        var analysis = options.analysis
+        analysis.pitch.framePeriod = model.framePeriod
+        let features = try VoiceAnalyzer(options: analysis).analyze(atModelRate)
+        let t1 = Date()
+        let levels = frameLevels(atModelRate.channels[0], sampleRate: model.sampleRate, framePeriod: features.framePeriod,
+                                 count: features.frameCount)
+        var me = self
+        if options.transposeAutomatically {
+            me.options.transposeSemitones = Self.automaticTranspose(takeF0: features.f0, range: model.pitchRange)
+        }
+        let converted = me.map(features, levels: levels)
+        let t2 = Date()
+        var out = try Synthesizer().synthesize(converted, sampleRate: take.sampleRate)
+        // Resampling can leave the length a sample off; the output keeps the take's length exactly.
+        if out.frameCount != take.frameCount {
+            var c = out.channels[0]
+            if c.count > take.frameCount { c.removeLast(c.count - take.frameCount) } else { c += [Float](repeating: 0, count: take.frameCount - c.count) }
+            out = AudioBuffer(channels: [c], sampleRate: take.sampleRate)
+        }
+        let t3 = Date()
+        var report = me.rangeReport(converted.f0, framePeriod: converted.framePeriod)
+        report.vocalTractRatio = lastVocalTractRatio.value
+        report.voicedFraction = Double(converted.f0.filter { $0 > 0 }.count) / Double(max(1, converted.frameCount))
+        report.analysisSeconds = t1.timeIntervalSince(t0)
+        report.mappingSeconds = t2.timeIntervalSince(t1)
+        report.synthesisSeconds = t3.timeIntervalSince(t2)
+        return (out, report)
+    }
+
+    /// The transposition in the options, and the trained-range report for the transposed F0.
+    func rangeReport(_ f0: [Float], framePeriod: Double) -> ConversionReport {
+        let lo = model.pitchRange.p1Hz, hi = model.pitchRange.p99Hz
+        var seconds = [Int: Double]()
+        var voiced = 0, outside = 0
+        for f in f0 where f > 0 {
+            voiced += 1
+            let hz = Double(f)
+            guard hz < lo || hz > hi else { continue }
+            outside += 1
+            seconds[Int((69 + 12 * log2(hz / 440)).rounded()), default: 0] += framePeriod
+        }
+        let notes = seconds.filter { $0.value >= 0.05 }.sorted { $0.key < $1.key }.map { midi, s in
+            let hz = 440 * pow(2, Double(midi - 69) / 12)
+            return NoteOutsideRange(note: Self.noteName(hz: hz), seconds: (s * 1000).rounded() / 1000, direction: hz > hi ? "above" : "below")
+        }
+        let range = PitchRange(f0: f0)
+        return ConversionReport(transposeSemitones: options.transposeSemitones, takeP5Hz: range?.p5Hz, takeP95Hz: range?.p95Hz,
+                                trainedLowHz: lo, trainedHighHz: hi, notesOutsideRange: notes,
+                                outsideFraction: Double(outside) / Double(max(1, voiced)), voicedFraction: 0,
+                                analysisSeconds: 0, mappingSeconds: 0, synthesisSeconds: 0)
+    }
+
+    /// The converted features of a take analysed at the model's rate (`levels`: frame RMS in dBFS).
+    public func map(_ features: VoiceFeatures, levels: [Float]) -> VoiceFeatures {
+        precondition(features.sampleRate == model.sampleRate && features.fftSize == model.fftSize,
+                     "features must be analysed at the model's rate")
+        let T = features.frameCount, M = model.cepstrumOrder, bins = features.binCount, B = features.bandCount
+        let d = dimension
+        let loud = percentile(levels, 0.95)
+        let active = (0..<T).map { Double(levels[$0]) > Double(loud) - options.silenceDB }
+        var out = features.shiftingPitch(semitones: options.transposeSemitones)
+        var cep = cepstrum.analyze(features)
+        // Vocal-tract length: warp the take's envelopes so its average voiced spectrum lines up with the voice's
+        // (a global frequency scale, as in VTLN), then map what is left.
+        let scale = options.matchVocalTract ? vocalTractRatio(cepstra: cep, f0: features.f0, active: active) : 1
+        if abs(scale - 1) > 0.005 {
+            out = out.warpingFormants(ratio: scale)
+            cep = cepstrum.analyze(out)
+        }
+        lastVocalTractRatio.value = scale
+        let takeCepstra = cep
+        // The take's own normalising statistics, per voicing class.
+        func takeStats(voiced: Bool, fallback: CepstralStatistics) -> CepstralStatistics {
+            var rows = [Float]()
+            for i in 0..<T where active[i] && (features.f0[i] > 0) == voiced { rows += cep[(i * M)..<((i + 1) * M)] }
+            guard rows.count / M >= options.minimumStatisticsFrames else { return fallback }
+            return rows.withUnsafeBufferPointer { CepstralStatistics(rows: $0, order: M) }
+        }
+        let sv = takeStats(voiced: true, fallback: model.voicedStatistics)
+        let su = takeStats(voiced: false, fallback: model.unvoicedStatistics)
+        let strength = Float(max(0, min(1, options.strength)))
+        let k = max(1, options.neighbours)
+        let vw = Self.keyStride(d + (usesPitchKey ? 1 : 0)), uw = Self.keyStride(d)
+        let f0Shift = Float(options.transposeSemitones / 12 * M_LN2)
+        let me = self
+        let apModel = model.voicedAperiodicity, cepModel = model.voicedCepstra, uCepModel = model.unvoicedCepstra
+        let formant = options.formantRatio
+        // Pass 1: each active frame's target cepstrum (c0 stays the take's) and aperiodicity.
+        var mapped = [Float](repeating: 0, count: T * M)
+        var isMapped = [Bool](repeating: false, count: T)
+        mapped.withUnsafeMutableBufferPointer { mb in
+            isMapped.withUnsafeMutableBufferPointer { fb in
+                out.bandAperiodicity.withUnsafeMutableBufferPointer { apb in
+                    let mp = SharedPointer(mb.baseAddress!), flag = SharedPointer(fb.baseAddress!), ap = SharedPointer(apb.baseAddress!)
+                    parallelRanges(T, minimumPerJob: 128) { range in
+                        let query = UnsafeMutablePointer<Float>.allocate(capacity: max(vw, uw))
+                        query.initialize(repeating: 0, count: max(vw, uw))
+                        var best = [(Float, Int)](repeating: (0, 0), count: k)
+                        defer { query.deallocate() }
+                        takeCepstra.withUnsafeBufferPointer { cb in
+                            for i in range where active[i] && strength > 0 {
+                                let voiced = features.f0[i] > 0
+                                let stats = voiced ? sv : su
+                                let c = cb.baseAddress! + i * M
+                                for m in 0..<d { query[m] = (c[m + 1] - stats.mean[m + 1]) / stats.standardDeviation[m + 1] }
+                                if d < vw { query[d] = 0 }
+                                if voiced && me.usesPitchKey {
+                                    query[d] = me.options.pitchWeight * (logf(features.f0[i]) + f0Shift - me.model.logF0Mean) / me.model.logF0StandardDeviation
+                                }
+                                let count = voiced ? me.model.voicedFrameCount : me.model.unvoicedFrameCount
+                                guard count > 0 else { continue }
+                                let found = (voiced ? me.voicedKeys : me.unvoicedKeys).withUnsafeBufferPointer { kb in
+                                    Self.nearest(query, keys: kb.baseAddress!, count: count, width: voiced ? vw : uw, k: k, best: &best)
+                                }
+                                let target = mp.pointer + i * M
+                                let tStats = voiced ? me.model.voicedStatistics : me.model.unvoicedStatistics
+                                let mix = me.options.statisticsWeight
+                                (voiced ? cepModel : uCepModel).withUnsafeBufferPointer { bb in
+                                    target[0] = c[0]
+                                    for m in 1..<M {
+                                        var s: Float = 0
+                                        for j in 0..<found { s += bb[best[j].1 * M + m] }
+                                        let moved = tStats.mean[m] + (c[m] - stats.mean[m]) * tStats.standardDeviation[m] / stats.standardDeviation[m]
+                                        target[m] = (1 - mix) * s / Float(found) + mix * moved
+                                    }
+                                }
+                                flag.pointer[i] = true
+                                if voiced {
+                                    apModel.withUnsafeBufferPointer { ab in
+                                        for band in 0..<B {
+                                            var s: Float = 0
+                                            for j in 0..<found { s += ab[best[j].1 * B + band] }
+                                            let a = ap.pointer + i * B + band
+                                            a.pointee += strength * (min(0, s / Float(found)) - a.pointee)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Pass 2: global variance (Toda et al. 2007): averaging neighbours shrinks the frame-to-frame variation of
+        // the cepstra (a muffled, less present voice); scale each coefficient's deviation from the take's mapped
+        // mean back towards the voice's own deviation.
+        if options.varianceRestoration > 0 {
+            for voiced in [true, false] {
+                let frames = (0..<T).filter { isMapped[$0] && (features.f0[$0] > 0) == voiced }
+                guard frames.count >= options.minimumStatisticsFrames else { continue }
+                var rows = [Float]()
+                rows.reserveCapacity(frames.count * M)
+                for i in frames { rows += mapped[(i * M)..<((i + 1) * M)] }
+                let got = rows.withUnsafeBufferPointer { CepstralStatistics(rows: $0, order: M) }
+                let want = voiced ? model.voicedStatistics : model.unvoicedStatistics
+                let gains = (0..<M).map { m in powf(want.standardDeviation[m] / got.standardDeviation[m], options.varianceRestoration) }
+                for i in frames {
+                    for m in 1..<M { mapped[i * M + m] = got.mean[m] + (mapped[i * M + m] - got.mean[m]) * gains[m] }
+                }
+            }
+        }
+        // Pass 3: apply the cepstral change to the take's envelope (its detail beyond the cepstrum's order stays).
+        let targets = mapped, flags = isMapped
+        out.envelope.withUnsafeMutableBufferPointer { envb in
+            let env = SharedPointer(envb.baseAddress!)
+            parallelRanges(T, minimumPerJob: 128) { range in
+                let delta = UnsafeMutablePointer<Float>.allocate(capacity: M)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: me.cepstrum.scratchCount)
+                let logDelta = UnsafeMutablePointer<Float>.allocate(capacity: bins)
+                let warped = UnsafeMutablePointer<Float>.allocate(capacity: bins)
+                defer { delta.deallocate(); scratch.deallocate(); logDelta.deallocate(); warped.deallocate() }
+                for i in range {
+                    let row = env.pointer + i * bins
+                    if flags[i] {
+                        delta[0] = 0
+                        for m in 1..<M { delta[m] = strength * (targets[i * M + m] - takeCepstra[i * M + m]) }
+                        me.cepstrum.logDifference(delta, scratch: scratch, into: logDelta)
+                        for b in 0..<bins { row[b] *= expf(logDelta[b]) }
+                    }
+                    if formant != 1 {
+                        for b in 0..<bins { warped[b] = row[b] }
+                        VoiceFeatures.warpEnvelope(UnsafeBufferPointer(start: warped, count: bins), ratio: formant,
+                                                   into: UnsafeMutableBufferPointer(start: row, count: bins))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The envelope frequency ratio (take → voice) that best aligns the take's mean voiced log spectrum with the
+    /// voice's, 150 Hz to 5 kHz on a log-frequency axis: least squares after removing level and tilt, ratios 0.8…1.25 on a 0.01 grid.
+    func vocalTractRatio(cepstra cep: [Float], f0: [Float], active: [Bool]) -> Double {
+        let M = model.cepstrumOrder, bins = cepstrum.binCount
+        var mean = [Float](repeating: 0, count: M)
+        var n = 0
+        for i in 0..<f0.count where f0[i] > 0 && active[i] {
+            for m in 0..<M { mean[m] += cep[i * M + m] }
+            n += 1
+        }
+        guard n >= options.minimumStatisticsFrames else { return 1 }
+        for m in 0..<M { mean[m] /= Float(n) }
+        var take = [Float](repeating: 0, count: bins), voice = [Float](repeating: 0, count: bins)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: cepstrum.scratchCount)
+        defer { scratch.deallocate() }
+        cepstrum.logDifference(mean, scratch: scratch, into: &take)
+        cepstrum.logDifference(model.voicedStatistics.mean, scratch: scratch, into: &voice)
+        let hzPerBin = model.sampleRate / Double(model.fftSize)
+        let lowHz = 150.0, highHz = min(5000, 0.45 * model.sampleRate)
+        var best = (error: Double.infinity, ratio: 1.0)
+        let steps = Int(((options.maximumVocalTractRatio - 1 / options.maximumVocalTractRatio) / 0.01).rounded())
+        for step in 0...steps {
+            let ratio = 1 / options.maximumVocalTractRatio + 0.01 * Double(step)
+            var diffs = [Double]()
+            diffs.reserveCapacity(100)
+            for q in 0..<100 {
+                // Log-spaced frequencies: every octave counts the same (linear bins would let 2-5 kHz dominate).
+                let f = lowHz * pow(highHz / lowHz, Double(q) / 99)
+                let kf = f / hzPerBin
+                let k = Int(kf.rounded())
+                let pos = kf / ratio
+                let j = Int(pos)
+                guard j + 1 < bins else { break }
+                let w = Float(pos - Double(j))
+                diffs.append(Double(take[j] * (1 - w) + take[j + 1] * w - voice[k]))
+            }
+            // Remove the best line in log frequency (level and spectral tilt differ for reasons other than the
+            // vocal tract: voice effort, microphone), then compare shapes.
+            let n = Double(diffs.count)
+            guard n > 2 else { continue }
+            let xm = (n - 1) / 2
+            let mu = diffs.reduce(0, +) / n
+            var sxy = 0.0, sxx = 0.0
+            for (x, y) in diffs.enumerated() { sxy += (Double(x) - xm) * (y - mu); sxx += (Double(x) - xm) * (Double(x) - xm) }
+            let slope = sxy / sxx
+            var err = 0.0
+            for (x, y) in diffs.enumerated() { let r = y - mu - slope * (Double(x) - xm); err += r * r }
+            if err < best.error { best = (err, ratio) }
+        }
+        return best.ratio
+    }
+
+    /// Indices of the `k` keys nearest to `query` (squared Euclidean), nearest first, in `best`; returns how many.
+    static func nearest(_ query: UnsafePointer<Float>, keys: UnsafePointer<Float>, count: Int, width: Int, k: Int,
+                        best: inout [(Float, Int)]) -> Int {
+        let kk = min(k, count)
+        for j in 0..<kk { best[j] = (.infinity, 0) }
+        var worst = Float.infinity
+        // Up to 16 dimensions (the default search) as one SIMD vector per key: ~5× faster than the scalar loop.
+        var q = SIMD16<Float>(repeating: 0)
+        if width <= 16 { for m in 0..<width { q[m] = query[m] } }
+        for n in 0..<count {
+            let key = keys + n * width
+            var dist: Float = 0
+            if width <= 16 {
+                var v = SIMD16<Float>(repeating: 0)
+                if width == 16 {
+                    v = UnsafeRawPointer(key).loadUnaligned(as: SIMD16<Float>.self)
+                } else {
+                    for m in 0..<width { v[m] = key[m] }
+                }
+                let e = v - q
+                dist = (e * e).sum()
+            } else {
+                for m in 0..<width { let e = key[m] - query[m]; dist += e * e }
+            }
+            if dist < worst {
+                // Insert into the sorted list, dropping its last entry.
+                var j = kk - 1
+                while j > 0 && best[j - 1].0 > dist { best[j] = best[j - 1]; j -= 1 }
+                best[j] = (dist, n)
+                worst = best[kk - 1].0
+            }
+        }
+        return kk
+    }
+}

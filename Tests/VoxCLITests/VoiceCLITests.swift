@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+import VoxAudio
+
+/// `vox voice train`, `vox voice info`, `vox convert` as a user runs them.
+final class VoiceCLITests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("vox-voice-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    private func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vox")
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// A sung-like tone (harmonics, vibrato, phrase gaps) at 16 kHz.
+    private func voiceFile(_ name: String, seconds: Double, baseHz: Double) throws -> String {
+        let fs = 16000.0
+        var phase = 0.0
+        let x: [Float] = (0..<Int(seconds * fs)).map { i in
+            let t = Double(i) / fs
+            guard t.truncatingRemainder(dividingBy: 2) < 1.8 else { return 0 }
+            let f = baseHz * pow(2, (Double(Int(t / 2) % 4) * 2 + 0.3 * sin(2 * .pi * 5 * t)) / 12)
+            phase += 2 * .pi * f / fs
+            var v = 0.0
+            for k in 1...20 where Double(k) * f < fs / 2 { v += sin(Double(k) * phase) / Double(k) }
+            return Float(0.2 * v)
+        }
+        let path = "\(dir)/\(name)"
+        try AudioFileWriter.write(AudioBuffer(channels: [x], sampleRate: fs), to: path,
+                                  format: AudioFileFormat(container: .wav, encoding: .pcm16))
+        return path
+    }
+
+    func testTrainInfoConvertAndRefusals() throws {
+        let train = try voiceFile("train.wav", seconds: 14, baseHz: 220)
+        let model = "\(dir)/v.voxvoice"
+        // No consent: refused before anything is written.
+        let noConsent = try run(["voice", "train", train, "-o", model, "--name", "V", "-q"])
+        XCTAssertNotEqual(noConsent.status, 0)
+        XCTAssertTrue(noConsent.stderr.contains("consent"), noConsent.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: model))
+        // Too little voiced audio: the audit is printed, then refused.
+        let short = try voiceFile("short.wav", seconds: 4, baseHz: 220)
+        let tooShort = try run(["voice", "train", short, "-o", model, "--name", "V", "--consent", "I agree.", "-q"])
+        XCTAssertNotEqual(tooShort.status, 0)
+        XCTAssertTrue(tooShort.stdout.contains("short.wav"), tooShort.stdout)
+        XCTAssertTrue(tooShort.stderr.contains("at least 10 s"), tooShort.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: model))
+        // Trained.
+        let ok = try run(["voice", "train", train, "-o", model, "--name", "V", "--consent", "I agree.",
+                          "--consented-by", "Test Singer", "--consent-date", "2026-01-01", "-q"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        let info = try run(["voice", "info", model, "--json"])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        let consent = try XCTUnwrap(json["consent"] as? [String: Any])
+        XCTAssertEqual(consent["subject"] as? String, "Test Singer")
+        XCTAssertEqual(consent["statementSHA256"] as? String, SHA256.hex(Data("I agree.".utf8)))
+        let fingerprint = try XCTUnwrap(json["fingerprint"] as? [String: Any])
+        let files = try XCTUnwrap(fingerprint["files"] as? [[String: Any]])
+        XCTAssertEqual(files.first?["sha256"] as? String, try SHA256.hex(fileAt: train))
+        // Convert a take an octave below: auto transposes it up by 12 and keeps its length and rate.
+        let take = try voiceFile("take.wav", seconds: 3, baseHz: 110)
+        let out = "\(dir)/out.wav"
+        let conv = try run(["convert", take, "--voice", model, "-o", out, "--transpose", "auto", "--json"])
+        XCTAssertEqual(conv.status, 0, conv.stderr)
+        let report = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(conv.stdout.utf8)) as? [String: Any])?["report"] as? [String: Any])
+        XCTAssertEqual(report["transposeSemitones"] as? Double, 12)
+        let y = try AudioFileReader.read(path: out)
+        XCTAssertEqual(y.frameCount, 48000)
+        XCTAssertEqual(y.sampleRate, 16000)
+        // Negative transpositions parse.
+        XCTAssertEqual(try run(["convert", take, "--voice", model, "-o", "\(dir)/down.wav", "--transpose", "-3", "-q"]).status, 0)
+        // A tampered model is refused, and nothing is written.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: model))
+        bytes[bytes.count / 2] ^= 0x40
+        try bytes.write(to: URL(fileURLWithPath: model))
+        let tampered = try run(["convert", take, "--voice", model, "-o", "\(dir)/t.wav", "-q"])
+        XCTAssertNotEqual(tampered.status, 0)
+        XCTAssertTrue(tampered.stderr.contains("checksum"), tampered.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/t.wav"))
+        XCTAssertNotEqual(try run(["voice", "info", model]).status, 0)
+    }
+}

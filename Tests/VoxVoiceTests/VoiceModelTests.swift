@@ -1,0 +1,190 @@
+import Foundation
+import XCTest
+import VoxAudio
+@testable import VoxVoice
+
+/// Voice models: training refusals, the file format, conversion.
+final class VoiceModelTests: XCTestCase {
+    static let rate = 16000.0
+
+    /// A "voice": a harmonic tone with vibrato through two resonances (formants at `f1`, `f2` Hz).
+    static func voice(seconds: Double, baseHz: Double, f1: Double, f2: Double, seed: Double = 0) -> [Float] {
+        let x = harmonicTone(seconds: seconds, sampleRate: rate, harmonics: 40) { t in
+            // A slow melody (steps of a few semitones) with 5 Hz vibrato, and short gaps (phrasing).
+            if (t + seed).truncatingRemainder(dividingBy: 1.5) > 1.35 { return 0 }
+            let note = [0.0, 2, 4, 5, 7, 4][Int((t + seed) / 1.5) % 6]
+            return baseHz * pow(2, (note + 0.3 * sin(2 * .pi * 5 * t)) / 12)
+        }
+        return resonate(resonate(x, hz: f1, bandwidthHz: 90), hz: f2, bandwidthHz: 120)
+    }
+
+    /// Two-pole resonator (unity gain at DC is not kept: the level is normalised afterwards).
+    static func resonate(_ x: [Float], hz: Double, bandwidthHz: Double) -> [Float] {
+        let r = exp(-Double.pi * bandwidthHz / rate), th = 2 * Double.pi * hz / rate
+        let a1 = 2 * r * cos(th), a2 = -r * r
+        var y = [Float](repeating: 0, count: x.count)
+        var y1 = 0.0, y2 = 0.0, peak = 1e-9
+        for n in 0..<x.count {
+            let v = Double(x[n]) + a1 * y1 + a2 * y2
+            y2 = y1; y1 = v
+            y[n] = Float(v); peak = max(peak, abs(v))
+        }
+        return y.map { $0 * Float(0.5 / peak) }
+    }
+
+    static func consent() throws -> ConsentRecord {
+        try ConsentRecord(subject: "Test Singer", scope: "unit tests", date: "2026-01-01", statement: "I agree to unit tests.")
+    }
+
+    static func input(_ name: String, _ x: [Float]) -> TrainingInput {
+        let data = x.withUnsafeBufferPointer { Data(buffer: $0) }
+        return TrainingInput(name: name, audio: AudioBuffer(channels: [x], sampleRate: rate), sha256: SHA256.hex(data))
+    }
+
+    /// A small model (minimum voiced duration lowered to keep the test short).
+    static func model(f1: Double, f2: Double, baseHz: Double = 220) throws -> VoiceModel {
+        var options = VoiceTrainingOptions()
+        options.minimumVoicedSeconds = 2
+        let trainer = VoiceTrainer(options: options)
+        let analysis = try trainer.analyze([input("a.wav", voice(seconds: 3, baseHz: baseHz, f1: f1, f2: f2)),
+                                            input("b.wav", voice(seconds: 2, baseHz: baseHz * 1.2, f1: f1, f2: f2, seed: 0.7))])
+        return try trainer.train(analysis, name: "test", consent: consent())
+    }
+
+    func testConsentIsRequired() throws {
+        XCTAssertThrowsError(try ConsentRecord(subject: "A", scope: "B", date: "2026-01-01", statement: "  \n")) { e in
+            XCTAssertEqual((e as? AudioError)?.kind, .invalidArgument)
+            XCTAssertTrue("\(e)".contains("consent"))
+        }
+        XCTAssertThrowsError(try ConsentRecord(subject: "", scope: "B", date: "2026-01-01", statement: "yes"))
+        let c = try Self.consent()
+        XCTAssertEqual(c.statementSHA256, SHA256.hex(Data("I agree to unit tests.".utf8)))
+        XCTAssertTrue(c.isIntact)
+        var edited = c
+        edited.statement += " And more."
+        XCTAssertFalse(edited.isIntact)
+    }
+
+    func testTooLittleAudioIsRefusedAfterTheAudit() throws {
+        let trainer = VoiceTrainer()
+        let analysis = try trainer.analyze([Self.input("short.wav", Self.voice(seconds: 3, baseHz: 200, f1: 700, f2: 1200))])
+        XCTAssertLessThan(analysis.audit.voicedSeconds, 3)
+        XCTAssertGreaterThan(analysis.audit.voicedSeconds, 1.5)
+        XCTAssertFalse(analysis.audit.warnings.isEmpty)
+        XCTAssertThrowsError(try trainer.train(analysis, name: "x", consent: Self.consent())) { e in
+            XCTAssertEqual((e as? AudioError)?.kind, .invalidArgument)
+            XCTAssertTrue("\(e)".contains("at least 10 s"), "\(e)")
+        }
+    }
+
+    func testAuditMeasuresPitchRangeAndClipping() throws {
+        var x = Self.voice(seconds: 3, baseHz: 200, f1: 700, f2: 1200)
+        let clean = try VoiceTrainer().analyze([Self.input("clean.wav", x)]).audit.files[0]
+        for i in stride(from: 0, to: x.count, by: 50) { x[i] = 1 }
+        let clipped = try VoiceTrainer().analyze([Self.input("clipped.wav", x)]).audit.files[0]
+        XCTAssertEqual(clean.clippedFraction, 0)
+        XCTAssertGreaterThan(clipped.clippedFraction, 0.01)
+        XCTAssertTrue(clipped.warnings.contains { $0.contains("clipping") })
+        // Three seconds hold two notes, 200 Hz and 2 semitones above, ± 0.3 semitone vibrato.
+        let p5 = try XCTUnwrap(clean.pitchP5Hz), p95 = try XCTUnwrap(clean.pitchP95Hz)
+        XCTAssertEqual(p5, 200 * pow(2, -0.3 / 12), accuracy: 6)
+        XCTAssertEqual(p95, 200 * pow(2, 2.3 / 12), accuracy: 6)
+    }
+
+    func testModelFileRoundTripAndTamperRefusal() throws {
+        let model = try Self.model(f1: 700, f2: 1200)
+        let data = try VoiceModelFile.encode(model)
+        XCTAssertEqual(Array(data.prefix(8)), Array("VOXVOICE".utf8))
+        XCTAssertEqual(try VoiceModelFile.decode(data), model)
+        // Through the atomic writer and back.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vox-\(UUID().uuidString).voxvoice").path
+        defer { unlink(path) }
+        try VoiceModelFile.write(model, to: path)
+        XCTAssertEqual(try VoiceModelFile.read(path: path), model)
+        // One changed byte anywhere (header, payload) is refused.
+        for offset in [20, data.count / 2, data.count - 70] {
+            var bad = data
+            bad[offset] ^= 0x01
+            XCTAssertThrowsError(try VoiceModelFile.decode(bad)) { e in
+                XCTAssertEqual((e as? AudioError)?.kind, .corrupt)
+                XCTAssertTrue("\(e)".contains("checksum"), "\(e)")
+            }
+        }
+        XCTAssertThrowsError(try VoiceModelFile.decode(data.prefix(data.count - 1)))
+        XCTAssertThrowsError(try VoiceModelFile.decode(Data("RIFF0000WAVE".utf8)))
+    }
+
+    /// Mean absolute change (dB) of the voiced envelopes between two feature sets, 100 Hz–4 kHz.
+    static func envelopeChangeDB(_ a: VoiceFeatures, _ b: VoiceFeatures) -> Double {
+        let bins = a.binCount, lo = Int(100 / (a.sampleRate / Double(a.fftSize))), hi = Int(4000 / (a.sampleRate / Double(a.fftSize)))
+        var sum = 0.0, n = 0
+        for i in 0..<a.frameCount where a.f0[i] > 0 {
+            for k in lo...hi {
+                sum += abs(10 * log10(Double(b.envelope[i * bins + k]) / Double(a.envelope[i * bins + k])))
+                n += 1
+            }
+        }
+        return sum / Double(max(1, n))
+    }
+
+    func testConversionToTheSameVoiceChangesLittleAndToAnotherVoiceMore() throws {
+        let same = try Self.model(f1: 700, f2: 1200)
+        let other = try Self.model(f1: 400, f2: 2200)
+        let takeSamples = Self.voice(seconds: 2, baseHz: 240, f1: 700, f2: 1200, seed: 0.3)
+        let take = AudioBuffer(channels: [takeSamples], sampleRate: Self.rate)
+        let features = try VoiceAnalyzer().analyze(take)
+        let levels = frameLevels(takeSamples, sampleRate: Self.rate, framePeriod: features.framePeriod, count: features.frameCount)
+        var options = VoiceConversionOptions()
+        options.minimumStatisticsFrames = 50
+        let toSame = VoiceConverter(model: same, options: options).map(features, levels: levels)
+        let toOther = VoiceConverter(model: other, options: options).map(features, levels: levels)
+        let changeSame = Self.envelopeChangeDB(features, toSame), changeOther = Self.envelopeChangeDB(features, toOther)
+        XCTAssertLessThan(changeSame, 2.5, "self-conversion moved the envelope by \(changeSame) dB")
+        XCTAssertGreaterThan(changeOther, 2 * changeSame + 1, "conversion to another voice moved it by only \(changeOther) dB")
+        // Strength 0 leaves the timbre alone.
+        options.strength = 0
+        options.matchVocalTract = false
+        XCTAssertEqual(VoiceConverter(model: other, options: options).map(features, levels: levels).envelope, features.envelope)
+        // The whole path returns the take's rate and length.
+        let (audio, report) = try VoiceConverter(model: other).convert(take)
+        XCTAssertEqual(audio.frameCount, take.frameCount)
+        XCTAssertEqual(audio.sampleRate, take.sampleRate)
+        XCTAssertGreaterThan(report.voicedFraction, 0.5)
+    }
+
+    func testTranspositionIsExact() throws {
+        let model = try Self.model(f1: 700, f2: 1200)
+        let takeSamples = Self.voice(seconds: 2, baseHz: 200, f1: 600, f2: 1500, seed: 0.2)
+        let take = AudioBuffer(channels: [takeSamples], sampleRate: Self.rate)
+        var options = VoiceConversionOptions()
+        options.transposeSemitones = 5
+        let converter = VoiceConverter(model: model, options: options)
+        // Frame by frame, the converted F0 is the take's times 2^(5/12) exactly; voicing is the take's.
+        let features = try VoiceAnalyzer().analyze(take)
+        let levels = frameLevels(takeSamples, sampleRate: Self.rate, framePeriod: features.framePeriod, count: features.frameCount)
+        let mapped = converter.map(features, levels: levels)
+        let ratio = Float(pow(2, 5.0 / 12))
+        for i in 0..<features.frameCount {
+            XCTAssertEqual(mapped.f0[i], features.f0[i] * ratio, accuracy: 1e-3 * max(1, features.f0[i]))
+        }
+        // And in the audio: the F0 tracked in the output is the take's transposed (median error in cents).
+        let (audio, _) = try converter.convert(take)
+        let outTrack = try PitchTracker().track(audio)
+        var errors = [Double]()
+        for i in 0..<min(outTrack.frameCount, features.frameCount) where outTrack.f0[i] > 0 && features.f0[i] > 0 {
+            errors.append(abs(cents(Double(outTrack.f0[i]), Double(features.f0[i]) * Double(ratio))))
+        }
+        XCTAssertGreaterThan(errors.count, features.frameCount / 2)
+        XCTAssertLessThan(median(errors), 15)
+    }
+
+    func testAutomaticTransposePicksTheOctaveThatFitsTheRange() throws {
+        let range = try XCTUnwrap(PitchRange(f0: (0..<200).map { Float(180 + $0) }))
+        XCTAssertEqual(VoiceConverter.automaticTranspose(takeF0: [Float](repeating: 100, count: 50) + [0, 0], range: range), 12)
+        XCTAssertEqual(VoiceConverter.automaticTranspose(takeF0: [Float](repeating: 1000, count: 50), range: range), -24)
+        XCTAssertEqual(VoiceConverter.automaticTranspose(takeF0: [Float](repeating: 250, count: 50), range: range), 0)
+        XCTAssertEqual(VoiceConverter.automaticTranspose(takeF0: [0, 0], range: range), 0)
+        XCTAssertEqual(VoiceConverter.noteName(hz: 440), "A4")
+        XCTAssertEqual(VoiceConverter.noteName(hz: 261.63), "C4")
+    }
+}
