@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VoxAudio
+import VoxProvenance
 import VoxVoice
 
 struct ConvertCommand: ParsableCommand {
@@ -34,6 +35,9 @@ struct ConvertCommand: ParsableCommand {
 
     @Option(help: "Conversion strength, 0…1.")
     var strength = 1.0
+
+    @Flag(help: "Do not watermark the converted vocal. Every output is watermarked by default; turning it off is recorded in the output's provenance metadata.")
+    var noWatermark = false
 
     @Flag(help: "Print a JSON report on stdout.")
     var json = false
@@ -94,11 +98,13 @@ struct ConvertCommand: ParsableCommand {
             do { result = try converter.convert(audio) } catch let e as AudioError { throw AudioError(e.kind, path: take, e.message) }
             let container = AudioContainer(pathExtensionOf: out)!
             let format = try AudioFileFormat(container: container, encoding: container == .wav ? .float32 : .pcm24)
-            var y = finalizeConvertedOutput(result.audio, take: take, model: model, report: result.report)
+            let finished = try finalizeConvertedOutput(result.audio, take: take, model: model, report: result.report)
+            var y = finished.audio
             // A vocoder can overshoot the take's peak; FLAC would clip, so scale down only then.
             let peak = y.channels[0].reduce(Float(0)) { max($0, abs($1)) }
             if container == .flac && peak > 1 { y.channels[0] = y.channels[0].map { $0 / peak } }
-            try AudioFileWriter.write(y, to: out, format: format, dither: container == .flac, inputs: [take, voice])
+            try AudioFileWriter.write(y, to: out, format: format, dither: container == .flac, inputs: [take, voice],
+                                      metadata: finished.metadata)
             bar.update(Double(i + 1))
             summaries.append(Summary(input: take, output: out, voice: voice, seconds: audio.duration, sampleRate: Int(audio.sampleRate),
                                      report: result.report, wallSeconds: Date().timeIntervalSince(t0)))
@@ -111,13 +117,31 @@ struct ConvertCommand: ParsableCommand {
         }
     }
 
-    // MARK: Provenance hook
-    /// PROVENANCE HOOK — the one place every converted buffer passes through before it is written.
-    ///
-    /// The lead plugs VoxProvenance in here (watermark the samples; build the provenance metadata from
-    /// `model.consent`, `model.fingerprint`, the take and `report`). Until then it returns the buffer unchanged.
-    func finalizeConvertedOutput(_ buffer: AudioBuffer, take: String, model: VoiceModel, report: ConversionReport) -> AudioBuffer {
-        buffer
+    // MARK: Provenance
+    /// The one place every converted buffer passes through before it is written: the keyed watermark (unless
+    /// `--no-watermark`) carrying the voice model's number and the day, and the provenance record (synthetic voice,
+    /// voice-model identifier, consent hash, watermark key) for the output's metadata.
+    func finalizeConvertedOutput(_ buffer: AudioBuffer, take: String, model: VoiceModel,
+                                 report: ConversionReport) throws -> (audio: AudioBuffer, metadata: AudioMetadata) {
+        let modelID = "\(model.name)#\(model.fingerprint.combinedSHA256.prefix(12))"
+        let base = AudioMetadata(title: URL(fileURLWithPath: take).deletingPathExtension().lastPathComponent,
+                                 artist: model.name)
+        if noWatermark {
+            let record = ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: modelID,
+                                          consentSHA256: model.consent.statementSHA256, watermarked: false)
+            return (buffer, record.metadata(base: base))
+        }
+        let payload = WatermarkPayload(voiceModel: WatermarkPayload.voiceModelNumber(forID: modelID))
+        let marker = try Watermarker(payload: payload, sampleRate: buffer.sampleRate, channelCount: buffer.channelCount)
+        var marked = AudioBuffer(frameCount: 0, channelCount: buffer.channelCount, sampleRate: buffer.sampleRate)
+        marked.append(marker.push(buffer))
+        marked.append(marker.finish())
+        guard marker.markedFrames > 0 else {
+            throw AudioError(.empty, path: take, "the converted vocal is silent: nothing to watermark")
+        }
+        let record = ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: modelID,
+                                      consentSHA256: model.consent.statementSHA256, watermarker: marker)
+        return (marked, record.metadata(base: base))
     }
 }
 

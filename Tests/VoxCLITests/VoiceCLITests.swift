@@ -13,17 +13,14 @@ final class VoiceCLITests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
-    private func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vox")
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    private func run(_ args: [String]) throws -> VoxRunResult { try runVox(args) }
+
+    /// The provenance record `vox info --json` reports for a file.
+    private func provenanceRecord(_ path: String) throws -> [String: Any] {
+        let info = try run(["info", "--json", path])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let reports = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [[String: Any]])
+        return try XCTUnwrap(reports.first?["provenance"] as? [String: Any], info.stdout)
     }
 
     /// A sung-like tone (harmonics, vibrato, phrase gaps) at 16 kHz.
@@ -83,8 +80,21 @@ final class VoiceCLITests: XCTestCase {
         let y = try AudioFileReader.read(path: out)
         XCTAssertEqual(y.frameCount, 48000)
         XCTAssertEqual(y.sampleRate, 16000)
-        // Negative transpositions parse.
-        XCTAssertEqual(try run(["convert", take, "--voice", model, "-o", "\(dir)/down.wav", "--transpose", "-3", "-q"]).status, 0)
+        // The converted vocal carries the watermark and a provenance record with the model's consent hash.
+        let consentHash = SHA256.hex(Data("I agree.".utf8))
+        let detect = try run(["watermark", "detect", "--json", out])
+        XCTAssertEqual(detect.status, 0, detect.stderr)
+        let detection = try XCTUnwrap(((try JSONSerialization.jsonObject(with: Data(detect.stdout.utf8)) as? [[String: Any]])?.first?["detection"]) as? [String: Any])
+        XCTAssertEqual(detection["present"] as? Bool, true, detect.stdout)
+        let provenance = try provenanceRecord(out)
+        XCTAssertEqual(provenance["containsSyntheticVoice"] as? Bool, true)
+        XCTAssertEqual(provenance["watermarked"] as? Bool, true)
+        XCTAssertEqual(provenance["consentSHA256"] as? String, consentHash)
+        // Negative transpositions parse; turning the watermark off is explicit and recorded.
+        XCTAssertEqual(try run(["convert", take, "--voice", model, "-o", "\(dir)/down.wav", "--transpose", "-3", "--no-watermark", "-q"]).status, 0)
+        let unmarked = try provenanceRecord("\(dir)/down.wav")
+        XCTAssertEqual(unmarked["watermarked"] as? Bool, false)
+        XCTAssertEqual(unmarked["consentSHA256"] as? String, consentHash)
         // A tampered model is refused, and nothing is written.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: model))
         bytes[bytes.count / 2] ^= 0x40
