@@ -29,6 +29,8 @@ public struct MixOptions: Sendable {
     public var measuresOutput = true
     /// Frames per processing block (memory is bounded by a few of these per track).
     public var blockFrames = 1 << 16
+    /// Tags and fields stored in the output (e.g. a provenance record); nil for none.
+    public var metadata: AudioMetadata? = nil
 
     public init() {}
 }
@@ -173,7 +175,8 @@ public enum Mixer {
             let measures = options.measuresOutput || target != nil || limiterOptions != nil
             let result = try render(source: source, to: outputPath, rate: rate, channelCount: options.channelCount,
                                     format: options.format, dither: dither, gainDB: gainDB, limiter: limiterOptions,
-                                    expectedFrames: expectedFrames, inputs: inputs, measures: measures) { done in
+                                    expectedFrames: expectedFrames, inputs: inputs, measures: measures,
+                                    metadata: options.metadata) { done in
                 progress(MixProgress(stage: "rendering", pass: pass, fraction: Double(done) / total))
             }
             let achieved = result.measurement?.integratedLUFS ?? .nan
@@ -239,10 +242,10 @@ public enum Mixer {
     /// One rendering pass: gain, limiter, loudness meter, writer (left unfinished for the caller to commit).
     private static func render(source: @escaping () throws -> AudioBuffer?, to path: String, rate: Double, channelCount: Int,
                                format: AudioFileFormat, dither: Bool, gainDB: Double, limiter options: LimiterOptions?,
-                               expectedFrames: Int64, inputs: [String], measures: Bool,
+                               expectedFrames: Int64, inputs: [String], measures: Bool, metadata: AudioMetadata?,
                                progress: (Int64) -> Void) throws -> RenderResult {
         let writer = try AudioFileWriter(path: path, format: format, sampleRate: Int(rate), channelCount: channelCount,
-                                         dither: dither, inputs: inputs, expectedFrames: expectedFrames)
+                                         dither: dither, inputs: inputs, expectedFrames: expectedFrames, metadata: metadata)
         do {
             let limiter = try options.map { try TruePeakLimiter(channelCount: channelCount, sampleRate: rate, gainDB: gainDB, options: $0) }
             let gain = Float(pow(10, gainDB / 20))

@@ -89,11 +89,7 @@ struct ConvertCommand: ParsableCommand {
             options.formantRatio = formantShift
             options.strength = strength
             var converter = VoiceConverter(model: model, options: options)
-            if transpose == "auto" {
-                converter.options.transposeAutomatically = true
-            } else {
-                converter.options.transposeSemitones = Double(transpose) ?? 0
-            }
+            try applyTranspose(transpose, to: &converter)
             let result: (audio: AudioBuffer, report: ConversionReport)
             do { result = try converter.convert(audio) } catch let e as AudioError { throw AudioError(e.kind, path: take, e.message) }
             let container = AudioContainer(pathExtensionOf: out)!
@@ -117,32 +113,49 @@ struct ConvertCommand: ParsableCommand {
         }
     }
 
-    // MARK: Provenance
-    /// The one place every converted buffer passes through before it is written: the keyed watermark (unless
-    /// `--no-watermark`) carrying the voice model's number and the day, and the provenance record (synthetic voice,
-    /// voice-model identifier, consent hash, watermark key) for the output's metadata.
+    /// The one place every converted buffer passes through before it is written (see `markConvertedVocal`).
     func finalizeConvertedOutput(_ buffer: AudioBuffer, take: String, model: VoiceModel,
                                  report: ConversionReport) throws -> (audio: AudioBuffer, metadata: AudioMetadata) {
-        let modelID = "\(model.name)#\(model.fingerprint.combinedSHA256.prefix(12))"
+        let (audio, record) = try markConvertedVocal(buffer, take: take, model: model, watermark: !noWatermark)
         let base = AudioMetadata(title: URL(fileURLWithPath: take).deletingPathExtension().lastPathComponent,
                                  artist: model.name)
-        if noWatermark {
-            let record = ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: modelID,
-                                          consentSHA256: model.consent.statementSHA256, watermarked: false)
-            return (buffer, record.metadata(base: base))
-        }
-        let payload = WatermarkPayload(voiceModel: WatermarkPayload.voiceModelNumber(forID: modelID))
-        let marker = try Watermarker(payload: payload, sampleRate: buffer.sampleRate, channelCount: buffer.channelCount)
-        var marked = AudioBuffer(frameCount: 0, channelCount: buffer.channelCount, sampleRate: buffer.sampleRate)
-        marked.append(marker.push(buffer))
-        marked.append(marker.finish())
-        guard marker.markedFrames > 0 else {
-            throw AudioError(.empty, path: take, "the converted vocal is silent: nothing to watermark")
-        }
-        let record = ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: modelID,
-                                      consentSHA256: model.consent.statementSHA256, watermarker: marker)
-        return (marked, record.metadata(base: base))
+        return (audio, record.metadata(base: base))
     }
+}
+
+/// Sets `--transpose` (semitones, or `auto`) on a converter.
+/// - Throws: `.invalidArgument` for anything else.
+func applyTranspose(_ value: String, to converter: inout VoiceConverter) throws {
+    if value == "auto" {
+        converter.options.transposeAutomatically = true
+    } else if let n = Double(value), (-36...36).contains(n) {
+        converter.options.transposeSemitones = n
+    } else {
+        throw AudioError(.invalidArgument, "--transpose must be −36…36 semitones or auto, not '\(value)'")
+    }
+}
+
+/// Watermarks a converted vocal (unless `watermark` is false) and returns it with its provenance record: synthetic
+/// voice, voice-model id (`name#` + training fingerprint prefix), consent hash, and the key and payload (the model's
+/// 16-bit number and the day) of the mark, or `watermarked: false` when it was turned off.
+/// - Throws: `.empty` when the vocal is digitally silent (no mark can hide in it).
+func markConvertedVocal(_ buffer: AudioBuffer, take: String, model: VoiceModel,
+                        watermark: Bool) throws -> (audio: AudioBuffer, record: ProvenanceRecord) {
+    let modelID = "\(model.name)#\(model.fingerprint.combinedSHA256.prefix(12))"
+    guard watermark else {
+        return (buffer, ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: modelID,
+                                         consentSHA256: model.consent.statementSHA256, watermarked: false))
+    }
+    let payload = WatermarkPayload(voiceModel: WatermarkPayload.voiceModelNumber(forID: modelID))
+    let marker = try Watermarker(payload: payload, sampleRate: buffer.sampleRate, channelCount: buffer.channelCount)
+    var marked = AudioBuffer(frameCount: 0, channelCount: buffer.channelCount, sampleRate: buffer.sampleRate)
+    marked.append(marker.push(buffer))
+    marked.append(marker.finish())
+    guard marker.markedFrames > 0 else {
+        throw AudioError(.empty, path: take, "the converted vocal is silent: nothing to watermark")
+    }
+    return (marked, ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: modelID,
+                                     consentSHA256: model.consent.statementSHA256, watermarker: marker))
 }
 
 /// One conversion's report on stdout.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VoxAudio
 import VoxMix
+import VoxProvenance
 
 struct MixCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -84,6 +85,7 @@ struct MixCommand: ParsableCommand {
             }
         }
         let parsed = try tracks.map { try MixTrack(spec: $0, sampleRate: rate.map(Double.init)) }
+        options.metadata = try mixProvenance(parsed).metadata()
         var bar: ProgressBar?
         var stage = ""
         let report = try Mixer.mix(parsed, to: output, options: options) { p in
@@ -96,8 +98,6 @@ struct MixCommand: ParsableCommand {
             bar?.update(p.fraction)
         }
         bar?.finish()
-        // Provenance: VoxProvenance records `report` (inputs, gains, offsets, loudness) in the output's metadata
-        // here, once that module is merged.
         if json {
             try printJSON(report)
         } else if !progress.quiet {
@@ -128,4 +128,19 @@ func summaryLine(_ r: MixReport) -> String {
     if r.dithered { line += ", TPDF dither" }
     if r.clippedSamples > 0 { line += ", \(r.clippedSamples) samples CLIPPED (lower the gain or use --true-peak)" }
     return line
+}
+
+/// The provenance of a mix: a synthetic voice in any unmuted input (as its own provenance record says) makes the
+/// mix one too, carrying that input's voice model, consent hash and watermark facts.
+func mixProvenance(_ tracks: [MixTrack]) throws -> ProvenanceRecord {
+    for track in tracks where !track.muted {
+        guard case .file(let path) = track.source, let record = try ProvenanceRecord.read(path: path),
+              record.containsSyntheticVoice else { continue }
+        var mixed = record
+        mixed.tool = "Vox"
+        mixed.toolVersion = VoxVersion.string
+        mixed.created = ProvenanceRecord(containsSyntheticVoice: true, watermarked: record.watermarked).created
+        return mixed
+    }
+    return ProvenanceRecord(containsSyntheticVoice: false, watermarked: false)
 }

@@ -14,7 +14,7 @@ struct VoxCommand: ParsableCommand {
         version: VoxVersion.string,
         subcommands: [InfoCommand.self, ConvertFormatCommand.self, SpectrogramCommand.self, SeparateCommand.self, ModelCommand.self,
                       WatermarkCommand.self, MixCommand.self, LoudnessCommand.self, AlignCommand.self,
-                      PitchCommand.self, ResynthCommand.self, VoiceCommand.self, ConvertCommand.self]
+                      PitchCommand.self, ResynthCommand.self, VoiceCommand.self, ConvertCommand.self, CoverCommand.self]
     )
 }
 

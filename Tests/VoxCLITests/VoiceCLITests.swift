@@ -105,4 +105,46 @@ final class VoiceCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/t.wav"))
         XCTAssertNotEqual(try run(["voice", "info", model]).status, 0)
     }
+
+    func testCoverEndToEnd() throws {
+        let train = try voiceFile("train.wav", seconds: 14, baseHz: 220)
+        let model = "\(dir)/v.voxvoice"
+        XCTAssertEqual(try run(["voice", "train", train, "-o", model, "--name", "V", "--consent", "I agree.", "-q"]).status, 0)
+        // A song: a sung line over a sustained low chord (stereo, 44.1 kHz); the take sings the same line 200 ms late.
+        let line = try AudioFileReader.read(path: try voiceFile("line.wav", seconds: 6, baseHz: 196))
+        let song44 = try Resampler.resample(line, to: 44100)
+        let chord: [Float] = (0..<song44.frameCount).map { i in
+            let t = Float(i) / 44100
+            return 0.15 * (sinf(2 * .pi * 98 * t) + sinf(2 * .pi * 147 * t) + 0.5 * sinf(2 * .pi * 1175 * t))
+        }
+        let songPath = "\(dir)/song.wav"
+        try AudioFileWriter.write(AudioBuffer(channels: [0, 1].map { c in (0..<chord.count).map { chord[$0] + song44.channels[0][$0] * (c == 0 ? 0.9 : 1.1) } },
+                                              sampleRate: 44100), to: songPath, format: AudioFileFormat(container: .wav, encoding: .pcm24))
+        let delay = Int(0.2 * line.sampleRate)
+        let takePath = "\(dir)/take.wav"
+        try AudioFileWriter.write(AudioBuffer(channels: [[Float](repeating: 0, count: delay) + line.channels[0]], sampleRate: line.sampleRate),
+                                  to: takePath, format: AudioFileFormat(container: .wav, encoding: .pcm16))
+        let out = "\(dir)/cover.flac"
+        let cover = try run(["cover", songPath, "--take", takePath, "--voice", model, "-o", out, "--model", "classic", "--json"])
+        XCTAssertEqual(cover.status, 0, cover.stderr)
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(cover.stdout.utf8)) as? [String: Any])
+        let alignment = try XCTUnwrap(summary["alignment"] as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(alignment["offsetMilliseconds"] as? Double), -200, accuracy: 2, cover.stdout)
+        XCTAssertEqual(try XCTUnwrap(summary["loudnessLUFS"] as? Double), -14, accuracy: 0.1)
+        let y = try AudioFileReader.read(path: out)
+        XCTAssertEqual(y.frameCount, song44.frameCount)
+        XCTAssertEqual(y.channelCount, 2)
+        let provenance = try provenanceRecord(out)
+        XCTAssertEqual(provenance["containsSyntheticVoice"] as? Bool, true)
+        XCTAssertEqual(provenance["watermarked"] as? Bool, true)
+        // `vox mix` passes a synthetic voice's provenance on; a mix of plain audio says it has none.
+        XCTAssertEqual(try run(["mix", "\(out)@gain=-3dB", songPath, "-o", "\(dir)/remix.wav", "--loudness", "off", "-q"]).status, 0)
+        XCTAssertEqual(try provenanceRecord("\(dir)/remix.wav")["voiceModelID"] as? String, provenance["voiceModelID"] as? String)
+        XCTAssertEqual(try run(["mix", songPath, "-o", "\(dir)/plain.wav", "--loudness", "off", "-q"]).status, 0)
+        XCTAssertEqual(try provenanceRecord("\(dir)/plain.wav")["containsSyntheticVoice"] as? Bool, false)
+        // A failed run (missing take) writes nothing.
+        let failed = try run(["cover", songPath, "--take", "\(dir)/missing.wav", "--voice", model, "-o", "\(dir)/none.wav", "--model", "classic", "-q"])
+        XCTAssertNotEqual(failed.status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/none.wav"))
+    }
 }
