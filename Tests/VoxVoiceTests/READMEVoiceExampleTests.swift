@@ -3,27 +3,33 @@ import XCTest
 import VoxAudio
 import VoxVoice
 
-/// The README's VoxVoice example, run as written (on a synthetic voice instead of a file).
+/// The README's "Training a voice and converting a take through the API" example, on synthetic files.
 final class READMEVoiceExampleTests: XCTestCase {
-    func testReadmeVoiceExample() throws {
-        let take = AudioBuffer(channels: [harmonicTone(seconds: 0.5, sampleRate: 22050) { _ in 220 }], sampleRate: 22050)
+    func testReadmeTrainAndConvertExample() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vox-readme-voice-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/stems/song", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let rate = VoiceModelTests.rate
+        let format = try AudioFileFormat(container: .wav, encoding: .pcm16)
+        try AudioFileWriter.write(AudioBuffer(channels: [VoiceModelTests.voice(seconds: 12, baseHz: 220, f1: 800, f2: 1400)], sampleRate: rate),
+                                  to: dir + "/stems/song/vocals.wav", format: format)
+        try AudioFileWriter.write(AudioBuffer(channels: [VoiceModelTests.voice(seconds: 2, baseHz: 110, f1: 600, f2: 1100, seed: 0.3)], sampleRate: rate),
+                                  to: dir + "/take.wav", format: format)
 
-        // --- README example begins ---
-        // Analysis: F0 (with voicing and confidence), CheapTrick envelope, D4C band aperiodicity, 5 ms frames.
-        let features = try VoiceAnalyzer().analyze(take)          // multichannel input: the mean of the channels
-        print(features.frameCount, features.f0[50], features.confidence[50], features.envelope(frame: 50).count)
+        // As in the README, with the paths under `dir`.
+        let consent = try ConsentRecord(subject: "Ada", scope: "covers on Ada's channel", date: "2026-12-01",
+                                        statement: "I, Ada, agree that Vox may model my voice for covers.")
+        let vocals = try AudioFileReader.read(path: dir + "/stems/song/vocals.wav")
+        let trainer = VoiceTrainer()
+        let analysis = try trainer.analyze([TrainingInput(name: "vocals.wav", audio: vocals,
+                                                          sha256: try SHA256.hex(fileAt: dir + "/stems/song/vocals.wav"))])
+        XCTAssertGreaterThan(analysis.audit.voicedSeconds, 10)
+        try VoiceModelFile.write(try trainer.train(analysis, name: "Ada", consent: consent), to: dir + "/ada.voxvoice")
 
-        // Edits at feature level: up a fifth keeping the formants, formants 10 % up, 20 % slower.
-        let edited = features.shiftingPitch(semitones: 7).warpingFormants(ratio: 1.1).stretchingTime(ratio: 1.2)
-
-        // Synthesis at any rate, exact duration (round(samples · 1.2) here).
-        let voice = try Synthesizer().synthesize(edited, sampleRate: 44_100)
-
-        // The F0 track alone (what `vox pitch` prints).
-        let pitch = try PitchTracker().track(take)
-        // --- README example ends ---
-
-        XCTAssertEqual(voice.frameCount, Int((Double(take.frameCount) * 1.2 * 44_100 / 22_050).rounded()))
-        XCTAssertEqual(pitch.frameCount, features.frameCount)
+        var converter = VoiceConverter(model: try VoiceModelFile.read(path: dir + "/ada.voxvoice"))
+        converter.options.transposeAutomatically = true
+        let (converted, report) = try converter.convert(try AudioFileReader.read(path: dir + "/take.wav"))
+        XCTAssertEqual(report.transposeSemitones, 12)    // a take an octave below the voice goes up an octave
+        XCTAssertEqual(converted.frameCount, Int(2 * rate))
     }
 }
