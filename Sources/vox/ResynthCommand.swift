@@ -21,7 +21,7 @@ struct ResynthCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (.wav: 32-bit float, .flac: 24-bit).")
     var output: String
 
-    @Option(help: "Pitch shift in semitones (−24…24).")
+    @Option(parsing: .unconditional, help: "Pitch shift in semitones (−24…24; negative values need no `=`).")
     var pitchShift = 0.0
 
     @Option(help: "Formant shift as a frequency ratio (0.5…2).")

@@ -226,6 +226,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(shifted.frameCount, 66150)
         let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(summary["outputSeconds"] as! Double, 1.5, accuracy: 1e-9)
+        // A negative shift parses as a value, not as an option.
+        XCTAssertEqual(try vox("resynth", input, "-o", "\(dir)/down.wav", "--pitch-shift", "-12").status, 0)
     }
 
     func testVoiceCommandsBadInputLeaveNothing() throws {
