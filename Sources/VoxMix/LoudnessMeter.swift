@@ -105,7 +105,12 @@ public final class LoudnessMeter {
     /// Measures a whole file, streaming. `progress` receives (frames read, frames expected).
     public static func measure(path: String, blockFrames: Int = 1 << 16,
                                progress: (Int64, Int64) -> Void = { _, _ in }) throws -> LoudnessMeasurement {
-        let reader = try AudioFileReader(path: path)
+        try measure(reader: try AudioFileReader(path: path), blockFrames: blockFrames, progress: progress)
+    }
+
+    /// Measures what is left to read of an open file (all of it, for a new reader).
+    public static func measure(reader: AudioFileReader, blockFrames: Int = 1 << 16,
+                               progress: (Int64, Int64) -> Void = { _, _ in }) throws -> LoudnessMeasurement {
         let meter = try LoudnessMeter(channelCount: reader.info.channelCount, sampleRate: Double(reader.info.sampleRate))
         while let block = try reader.read(maxFrames: blockFrames) {
             meter.add(block)

@@ -95,10 +95,7 @@ struct ConvertCommand: ParsableCommand {
             let container = AudioContainer(pathExtensionOf: out)!
             let format = try AudioFileFormat(container: container, encoding: container == .wav ? .float32 : .pcm24)
             let finished = try finalizeConvertedOutput(result.audio, take: take, model: model, report: result.report)
-            var y = finished.audio
-            // A vocoder can overshoot the take's peak; FLAC would clip, so scale down only then.
-            let peak = y.channels[0].reduce(Float(0)) { max($0, abs($1)) }
-            if container == .flac && peak > 1 { y.channels[0] = y.channels[0].map { $0 / peak } }
+            let y = container == .flac ? scaledBelowFullScale(finished.audio) : finished.audio
             try AudioFileWriter.write(y, to: out, format: format, dither: container == .flac, inputs: [take, voice],
                                       metadata: finished.metadata)
             bar.update(Double(i + 1))

@@ -51,35 +51,26 @@ struct InfoCommand: ParsableCommand {
     }
 
     func run() throws {
-        var reports = [Report]()
-        var failures = 0
-        for path in files {
-            do {
-                let reader = try AudioFileReader(path: path)
-                let info = reader.info
-                var meter = LevelMeter()
-                let bar = ProgressBar(label: "measuring \(URL(fileURLWithPath: path).lastPathComponent)",
-                                      total: Double(info.frameCount), quiet: progress.quiet || json)
-                while let block = try reader.read(maxFrames: 1 << 16) {
-                    meter.add(block)
-                    bar.update(Double(reader.framesRead))
-                }
-                bar.finish()
-                let frames = reader.framesRead
-                reports.append(Report(path: path, container: info.container, codec: info.codec, sampleRate: info.sampleRate,
-                                      channels: info.channelCount, frames: frames,
-                                      durationSeconds: Double(frames) / Double(info.sampleRate),
-                                      peakDBFS: finiteOrNil(meter.peakDBFS), rmsDBFS: finiteOrNil(meter.rmsDBFS),
-                                      tags: Tags(reader.metadata), provenance: ProvenanceRecord(metadata: reader.metadata)))
-                if !json { printText(reports.last!) }
-            } catch let error as AudioError {
-                failures += 1
-                reports.append(Report(path: path, error: error.message))
-                FileHandle.standardError.write("Error: \(error)\n".data(using: .utf8)!)
+        try reportEachFile(files, json: json, failed: { Report(path: $0, error: $1) }) { path in
+            let reader = try AudioFileReader(path: path)
+            let info = reader.info
+            var meter = LevelMeter()
+            let bar = ProgressBar(label: "measuring \(URL(fileURLWithPath: path).lastPathComponent)",
+                                  total: Double(info.frameCount), quiet: progress.quiet || json)
+            while let block = try reader.read(maxFrames: 1 << 16) {
+                meter.add(block)
+                bar.update(Double(reader.framesRead))
             }
+            bar.finish()
+            let frames = reader.framesRead
+            let report = Report(path: path, container: info.container, codec: info.codec, sampleRate: info.sampleRate,
+                                channels: info.channelCount, frames: frames,
+                                durationSeconds: Double(frames) / Double(info.sampleRate),
+                                peakDBFS: finiteOrNil(meter.peakDBFS), rmsDBFS: finiteOrNil(meter.rmsDBFS),
+                                tags: Tags(reader.metadata), provenance: ProvenanceRecord(metadata: reader.metadata))
+            if !json { printText(report) }
+            return report
         }
-        if json { try printJSON(reports) }
-        if failures > 0 { throw ExitCode(1) }
     }
 
     private func printText(_ r: Report) {

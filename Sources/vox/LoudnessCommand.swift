@@ -27,39 +27,28 @@ struct LoudnessCommand: ParsableCommand {
     }
 
     func run() throws {
-        var reports = [Report]()
-        var failures = 0
-        for path in files {
-            do {
-                let bar = ProgressBar(label: "measuring \(URL(fileURLWithPath: path).lastPathComponent)", total: 1,
-                                      quiet: progress.quiet || json)
-                var rate = 1.0
-                let m = try LoudnessMeter.measure(path: path) { done, total in
-                    bar.update(Double(done) / Double(max(1, total)))
-                }
-                bar.finish()
-                rate = Double(try AudioFileReader(path: path).info.sampleRate)
-                let r = Report(path: path, integratedLUFS: finiteOrNil(m.integratedLUFS), loudnessRangeLU: m.loudnessRangeLU.map { ($0 * 100).rounded() / 100 },
-                               samplePeakDBFS: finiteOrNil(m.samplePeakDBFS), truePeakDBTP: finiteOrNil(m.truePeakDBTP),
-                               durationSeconds: Double(m.frameCount) / rate)
-                reports.append(r)
-                if !json {
-                    func v(_ x: Double?, _ unit: String) -> String { x.map { String(format: "%.2f \(unit)", $0) } ?? "-inf \(unit)" }
-                    print("""
-                    \(path)
-                      integrated:     \(r.integratedLUFS.map { String(format: "%.2f LUFS", $0) } ?? "-inf LUFS (below the -70 LUFS gate)")
-                      loudness range: \(v(r.loudnessRangeLU, "LU"))
-                      sample peak:    \(v(r.samplePeakDBFS, "dBFS"))
-                      true peak:      \(v(r.truePeakDBTP, "dBTP"))
-                    """)
-                }
-            } catch let error as AudioError {
-                failures += 1
-                reports.append(Report(path: path, error: error.message))
-                FileHandle.standardError.write("Error: \(error)\n".data(using: .utf8)!)
+        try reportEachFile(files, json: json, failed: { Report(path: $0, error: $1) }) { path in
+            let reader = try AudioFileReader(path: path)
+            let bar = ProgressBar(label: "measuring \(URL(fileURLWithPath: path).lastPathComponent)", total: 1,
+                                  quiet: progress.quiet || json)
+            let m = try LoudnessMeter.measure(reader: reader) { done, total in
+                bar.update(Double(done) / Double(max(1, total)))
             }
+            bar.finish()
+            let r = Report(path: path, integratedLUFS: finiteOrNil(m.integratedLUFS), loudnessRangeLU: m.loudnessRangeLU.map { ($0 * 100).rounded() / 100 },
+                           samplePeakDBFS: finiteOrNil(m.samplePeakDBFS), truePeakDBTP: finiteOrNil(m.truePeakDBTP),
+                           durationSeconds: Double(m.frameCount) / Double(reader.info.sampleRate))
+            if !json {
+                func v(_ x: Double?, _ unit: String) -> String { x.map { String(format: "%.2f \(unit)", $0) } ?? "-inf \(unit)" }
+                print("""
+                \(path)
+                  integrated:     \(r.integratedLUFS.map { String(format: "%.2f LUFS", $0) } ?? "-inf LUFS (below the -70 LUFS gate)")
+                  loudness range: \(v(r.loudnessRangeLU, "LU"))
+                  sample peak:    \(v(r.samplePeakDBFS, "dBFS"))
+                  true peak:      \(v(r.truePeakDBTP, "dBTP"))
+                """)
+            }
+            return r
         }
-        if json { try printJSON(reports) }
-        if failures > 0 { throw ExitCode(1) }
     }
 }

@@ -65,15 +65,8 @@ struct MixCommand: ParsableCommand {
         } catch let error as AudioError {
             throw AudioError(error.kind, path: output, error.message)
         }
-        if loudness.lowercased() == "off" {
-            options.loudnessLUFS = nil
-            options.limiter = nil
-        } else {
-            guard let l = Double(loudness) else {
-                throw AudioError(.invalidArgument, "--loudness must be a number of LUFS (e.g. -14) or off, not '\(loudness)'")
-            }
-            options.loudnessLUFS = l
-        }
+        options.loudnessLUFS = try parseLoudnessTarget(loudness)
+        if options.loudnessLUFS == nil { options.limiter = nil }
         if let tp = truePeak {
             if tp.lowercased() == "off" {
                 options.limiter = nil

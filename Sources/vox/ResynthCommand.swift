@@ -79,10 +79,7 @@ struct ResynthCommand: ParsableCommand {
         var y = try Synthesizer().synthesize(features, sampleRate: rate)
         let t2 = Date()
         bar.finish()
-        // A vocoder can overshoot the input's peak slightly; keep the file from clipping without changing level
-        // elsewhere (float WAV keeps it anyway, FLAC would clip).
-        let peak = y.channels[0].reduce(Float(0)) { max($0, abs($1)) }
-        if container == .flac && peak > 1 { y.channels[0] = y.channels[0].map { $0 / peak } }
+        if container == .flac { y = scaledBelowFullScale(y) }
         try AudioFileWriter.write(y, to: output, format: format, dither: container == .flac, inputs: [input])
         if json {
             let voiced = features.f0.filter { $0 > 0 }.sorted()
@@ -92,4 +89,12 @@ struct ResynthCommand: ParsableCommand {
                                   analysisSeconds: t1.timeIntervalSince(t0), synthesisSeconds: t2.timeIntervalSince(t1)))
         }
     }
+}
+
+/// A vocoder can overshoot its input's peak slightly. Integer files (FLAC) would clip, so a buffer whose peak is
+/// above full scale is scaled down to it as a whole (float WAV keeps such peaks and is written unchanged).
+func scaledBelowFullScale(_ buffer: AudioBuffer) -> AudioBuffer {
+    let peak = buffer.channels.reduce(Float(0)) { m, c in c.reduce(m) { max($0, abs($1)) } }
+    guard peak > 1 else { return buffer }
+    return AudioBuffer(channels: buffer.channels.map { $0.map { $0 / peak } }, sampleRate: buffer.sampleRate)
 }

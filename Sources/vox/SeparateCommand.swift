@@ -49,19 +49,8 @@ struct SeparateCommand: ParsableCommand {
         // Spleeter mode: its own 512-frame hard segments. Full mode: 2048-frame windows overlapping by 384 frames
         // with cross-faded masks: every mask frame has ≥ 192 frames (the deepest layer's reach) of context, so the
         // result hardly depends on where windows fall (46 dB SNR between grids shifted by 320 frames, 3-minute song).
-        let spleeterMode = maskBand == .spleeter
-        let estimator: MaskEstimator
-        let path: String
-        if model == "classic" {
-            estimator = try ClassicMaskEstimator()
-            path = "classic (built in)"
-        } else {
-            let (m, p) = try ModelStore.load(model)
-            estimator = try SpleeterMaskEstimator(model: m, band: maskBand, windowFrames: spleeterMode ? nil : Separator.seamlessWindowFrames, path: p)
-            path = p
-        }
-        let separator = Separator(estimator: estimator, contextFrames: spleeterMode ? 0 : Separator.seamlessContextFrames,
-                                  wienerIterations: wiener)
+        let (separator, path) = try makeSeparator(model: model, band: maskBand, wienerIterations: wiener)
+        let estimator = separator.estimator
         let loadSeconds = Date().timeIntervalSince(loadStart)
         var summaries = [Separator.FileSummary]()
         var failures = 0
@@ -97,4 +86,24 @@ struct SeparateCommand: ParsableCommand {
         }
         if failures > 0 { throw ExitCode(1) }
     }
+}
+
+/// The separator of `vox separate` and `vox cover`: `model` is an installed model name, a .voxmodel path or
+/// "classic"; band `.spleeter` gives Spleeter's own 512-frame hard segments, `.full` 2048-frame windows with 192
+/// cross-faded context frames on each side. Returns it with where the model came from.
+func makeSeparator(model: String, band: MaskBand, wienerIterations: Int) throws -> (Separator, modelPath: String) {
+    let spleeterMode = band == .spleeter
+    let estimator: MaskEstimator
+    let path: String
+    if model == "classic" {
+        estimator = try ClassicMaskEstimator()
+        path = "classic (built in)"
+    } else {
+        let (m, p) = try ModelStore.load(model)
+        estimator = try SpleeterMaskEstimator(model: m, band: band, windowFrames: spleeterMode ? nil : Separator.seamlessWindowFrames, path: p)
+        path = p
+    }
+    let separator = Separator(estimator: estimator, contextFrames: spleeterMode ? 0 : Separator.seamlessContextFrames,
+                              wienerIterations: wienerIterations)
+    return (separator, path)
 }

@@ -144,22 +144,12 @@ struct WatermarkDetectCommand: ParsableCommand {
     }
 
     func run() throws {
-        var reports = [Report]()
-        var failures = 0
-        for path in files {
-            do {
-                let d = try WatermarkDetector.detect(path: path, key: keyOptions.watermarkKey)
-                let p = d.decodedPayload
-                reports.append(Report(path: path, detection: d, voiceModel: p?.voiceModel, day: p?.dayString))
-                if !json { print(text(path, d)) }
-            } catch let error as AudioError {
-                failures += 1
-                reports.append(Report(path: path, error: error.message))
-                FileHandle.standardError.write("Error: \(error)\n".data(using: .utf8)!)
-            }
+        try reportEachFile(files, json: json, failed: { Report(path: $0, error: $1) }) { path in
+            let d = try WatermarkDetector.detect(path: path, key: keyOptions.watermarkKey)
+            let p = d.decodedPayload
+            if !json { print(text(path, d)) }
+            return Report(path: path, detection: d, voiceModel: p?.voiceModel, day: p?.dayString)
         }
-        if json { try printJSON(reports) }
-        if failures > 0 { throw ExitCode(1) }
     }
 
     private func text(_ path: String, _ d: WatermarkDetection) -> String {
