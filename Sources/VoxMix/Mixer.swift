@@ -31,6 +31,9 @@ public struct MixOptions: Sendable {
     public var blockFrames = 1 << 16
     /// Tags and fields stored in the output (e.g. a provenance record); nil for none.
     public var metadata: AudioMetadata? = nil
+    /// Length of the output in bus frames; nil (default) ends the mix with its longest track. A cover keeps the
+    /// song's length whatever the take's.
+    public var frameCount: Int64? = nil
 
     public init() {}
 }
@@ -116,7 +119,8 @@ public enum Mixer {
         }
         let rate = Double(options.sampleRate ?? Int(firstRate))
         let streams = try tracks.map { try TrackStream(track: $0, busRate: rate, busChannels: options.channelCount) }
-        let expectedFrames = streams.map(\.expectedBusFrames).max() ?? 0
+        let longest = streams.map(\.expectedBusFrames).max() ?? 0
+        let expectedFrames = options.frameCount.map { min($0, longest) } ?? longest
         let mutedLength = streams.filter(\.track.muted).map(\.expectedBusFrames).max() ?? 0
         let outBits = options.format.encoding.integerBits
         let onGrid = options.loudnessLUFS == nil && options.limiter == nil && streams.allSatisfy {
@@ -124,7 +128,7 @@ public enum Mixer {
         }
         let dither = options.dither && outBits != nil && !onGrid
         let bus = BusMixer(streams: streams, channelCount: options.channelCount, sampleRate: rate,
-                           minimumFrames: mutedLength, blockFrames: options.blockFrames)
+                           minimumFrames: mutedLength, maximumFrames: options.frameCount, blockFrames: options.blockFrames)
 
         var busLoudness: Double?
         var temporaryBus: String?
@@ -336,15 +340,19 @@ final class BusMixer {
     let channelCount: Int
     let sampleRate: Double
     let minimumFrames: Int64
+    /// The bus ends here even if tracks go on (nil: when the last track ends).
+    let maximumFrames: Int64?
     let blockFrames: Int
     private(set) var framesMixed: Int64 = 0
     private var done = false
 
-    init(streams: [TrackStream], channelCount: Int, sampleRate: Double, minimumFrames: Int64, blockFrames: Int) {
+    init(streams: [TrackStream], channelCount: Int, sampleRate: Double, minimumFrames: Int64, maximumFrames: Int64? = nil,
+         blockFrames: Int) {
         self.streams = streams
         self.channelCount = channelCount
         self.sampleRate = sampleRate
         self.minimumFrames = minimumFrames
+        self.maximumFrames = maximumFrames
         self.blockFrames = blockFrames
     }
 
@@ -358,6 +366,7 @@ final class BusMixer {
         for s in active { if let e = s.error { throw e } }
         var length = active.map(\.producedFrames).max() ?? 0
         length = max(length, Int(min(Int64(count), max(0, minimumFrames - framesMixed))))
+        if let maximumFrames { length = min(length, Int(max(0, maximumFrames - framesMixed))) }
         if length == 0 {
             done = true
             return nil

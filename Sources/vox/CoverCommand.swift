@@ -32,10 +32,10 @@ struct CoverCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Transposition of the take in semitones, or `auto` (whole octaves towards the voice's range).")
     var transpose = "auto"
 
-    @Option(help: "Gain of the converted vocal in the mix (dB).")
+    @Option(parsing: .unconditional, help: "Gain of the converted vocal in the mix (dB; negative values need no `=`).")
     var vocalGain = 0.0
 
-    @Option(help: "Integrated loudness target (LUFS), or off.")
+    @Option(parsing: .unconditional, help: "Integrated loudness target (LUFS), or off.")
     var loudness = "-14"
 
     @Option(help: "Separation model: spleeter-2stems (default), a .voxmodel path, or classic.")
@@ -70,13 +70,7 @@ struct CoverCommand: ParsableCommand {
             throw AudioError(.unsupportedFormat, path: output, "name the output .wav or .flac")
         }
         try OutputPath.refuseInputs(output: output, inputs: [song, take, voice])
-        var targetLUFS: Double? = nil
-        if loudness.lowercased() != "off" {
-            guard let l = Double(loudness) else {
-                throw AudioError(.invalidArgument, "--loudness must be a number of LUFS (e.g. -14) or off, not '\(loudness)'")
-            }
-            targetLUFS = l
-        }
+        let targetLUFS = try parseLoudnessTarget(loudness)
         if let dir = keepStems {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
@@ -100,19 +94,8 @@ struct CoverCommand: ParsableCommand {
 
         // 1. Separation.
         let stems = try stage("separating") { () -> [String: AudioBuffer] in
-            let estimator: MaskEstimator
-            let seamless: Bool
-            if model == "classic" {
-                estimator = try ClassicMaskEstimator()
-                seamless = false
-            } else {
-                let (m, p) = try ModelStore.load(model)
-                estimator = try SpleeterMaskEstimator(model: m, band: .full, windowFrames: Separator.seamlessWindowFrames, path: p)
-                seamless = true
-            }
-            let separator = Separator(estimator: estimator, contextFrames: seamless ? Separator.seamlessContextFrames : 64,
-                                      wienerIterations: seamless ? 1 : 0)
-            return try separator.separate(songAudio)
+            // As `vox separate` by default: full band, seamless windows, one Wiener iteration.
+            try makeSeparator(model: model, band: .full, wienerIterations: 1).0.separate(songAudio)
         }
         guard let originalVocal = stems["vocals"], let accompaniment = stems.first(where: { $0.key != "vocals" })?.value else {
             throw AudioError(.invalidArgument, "the separation model has no vocals stem")
@@ -132,6 +115,7 @@ struct CoverCommand: ParsableCommand {
         // 4. Mix and finish.
         var options = MixOptions()
         options.sampleRate = Int(songAudio.sampleRate)
+        options.frameCount = Int64(songAudio.frameCount)  // the song's length, whatever the take's
         options.channelCount = min(2, songAudio.channelCount)
         options.loudnessLUFS = targetLUFS
         if targetLUFS == nil { options.limiter = nil }

@@ -125,7 +125,7 @@ final class VoiceCLITests: XCTestCase {
         try AudioFileWriter.write(AudioBuffer(channels: [[Float](repeating: 0, count: delay) + line.channels[0]], sampleRate: line.sampleRate),
                                   to: takePath, format: AudioFileFormat(container: .wav, encoding: .pcm16))
         let out = "\(dir)/cover.flac"
-        let cover = try run(["cover", songPath, "--take", takePath, "--voice", model, "-o", out, "--model", "classic", "--json"])
+        let cover = try run(["cover", songPath, "--take", takePath, "--voice", model, "-o", out, "--model", "classic", "--vocal-gain", "-1", "--json"])
         XCTAssertEqual(cover.status, 0, cover.stderr)
         let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(cover.stdout.utf8)) as? [String: Any])
         let alignment = try XCTUnwrap(summary["alignment"] as? [String: Any])

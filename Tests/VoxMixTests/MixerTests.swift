@@ -153,6 +153,27 @@ final class MixerTests: XCTestCase {
         XCTAssertEqual(out.channels[0][30000], 0)
     }
 
+    func testFrameCountSetsTheOutputLength() throws {
+        // A 1 s track and a 0.5 s one: with a length of 0.7 s the mix ends there, samples unchanged before it.
+        let long = TestSignals.sine(300, amplitude: 0.25, seconds: 1, channels: 2, rate: 44100)
+        let short = TestSignals.sine(500, amplitude: 0.25, seconds: 0.5, channels: 2, rate: 44100)
+        var options = unity
+        options.format = float32
+        let tracks = [MixTrack(source: .buffer(long, name: "long")), MixTrack(source: .buffer(short, name: "short"))]
+        _ = try Mixer.mix(tracks, to: "\(dir)/full.wav", options: options)
+        options.frameCount = 30870
+        options.blockFrames = 4096
+        _ = try Mixer.mix(tracks, to: "\(dir)/cut.wav", options: options)
+        let full = try AudioFileReader.read(path: "\(dir)/full.wav"), cut = try AudioFileReader.read(path: "\(dir)/cut.wav")
+        XCTAssertEqual(full.frameCount, 44100)
+        XCTAssertEqual(cut.frameCount, 30870)
+        XCTAssertEqual(cut, full.slice(0..<30870))
+        // A length beyond the longest track does not pad.
+        options.frameCount = 50000
+        _ = try Mixer.mix(tracks, to: "\(dir)/long.wav", options: options)
+        XCTAssertEqual(try AudioFileReader.read(path: "\(dir)/long.wav").frameCount, 44100)
+    }
+
     func testBlockSizeDoesNotChangeTheResult() throws {
         let a = try write(TestSignals.drums(seconds: 1.5), "a.wav")
         let b = try write(TestSignals.voice(seconds: 1.2, delay: 0.1), "v.wav")
