@@ -48,34 +48,14 @@ extension VoiceFeatures {
     }
 
     /// Features of the same voice `ratio` times as long (ratio > 1 slower): the frame sequence is resampled, so
-    /// pitch and timbre stay; the synthesised length is `round(sampleCount · ratio)` samples exactly.
+    /// pitch and timbre stay; the synthesised length is `round(sampleCount · ratio)` samples exactly. See
+    /// `TimeStretcher`, which does the same block by block.
     public func stretchingTime(ratio: Double) -> VoiceFeatures {
         precondition(ratio > 0, "time-stretch ratio must be positive")
         if ratio == 1 { return self }
-        let newCount = Int((Double(sampleCount) * ratio).rounded())
-        let frames = worldFrameCount(sampleCount: newCount, sampleRate: sampleRate, framePeriod: framePeriod)
-        let bins = binCount, bands = bandCount, T = frameCount
-        var f0 = [Float](repeating: 0, count: frames), conf = [Float](repeating: 0, count: frames)
-        var env = [Float](repeating: 0, count: frames * bins)
-        var ap = [Float](repeating: 0, count: frames * bands)
-        for j in 0..<frames {
-            let pos = Double(j) / ratio
-            let i0 = min(T - 1, Int(pos)), i1 = min(T - 1, i0 + 1)
-            let w = Float(i0 == i1 ? 0 : pos - Double(i0))
-            let a = self.f0[i0], b = self.f0[i1]
-            // Voicing from the nearer frame; F0 interpolated in log between voiced neighbours.
-            let nearVoiced = w < 0.5 ? a > 0 : b > 0
-            if nearVoiced {
-                f0[j] = a > 0 && b > 0 ? exp(log(a) * (1 - w) + log(b) * w) : max(a, b)
-            }
-            conf[j] = confidence[i0] * (1 - w) + confidence[i1] * w
-            for k in 0..<bins { env[j * bins + k] = envelope[i0 * bins + k] * (1 - w) + envelope[i1 * bins + k] * w }
-            for k in 0..<bands {
-                ap[j * bands + k] = bandAperiodicity[i0 * bands + k] * (1 - w) + bandAperiodicity[i1 * bands + k] * w
-            }
-        }
-        return VoiceFeatures(sampleRate: sampleRate, framePeriod: framePeriod, sampleCount: newCount, f0: f0, confidence: conf,
-                             fftSize: fftSize, envelope: env, aperiodicityFrequencies: aperiodicityFrequencies,
-                             bandAperiodicity: ap)
+        let stretcher = TimeStretcher(ratio: ratio)
+        var out = stretcher.push(self)
+        out.append(stretcher.finish(sampleCount: sampleCount))
+        return out
     }
 }

@@ -22,6 +22,9 @@ public struct SynthesizerOptions: Sendable, Equatable {
 /// as WORLD does) and interpolated between frames as complex spectra; the fractional delay is a phasor
 /// recurrence, so a pulse costs two FFTs and a few multiplies per bin. The output has exactly `features.sampleCount` samples at the features' rate,
 /// resampled when another rate is asked for.
+///
+/// `synthesize` runs the same engine as `StreamingSynthesizer` on one block, so streamed and whole-signal
+/// output agree (up to the order of floating-point sums).
 public struct Synthesizer: Sendable {
     public var options: SynthesizerOptions
 
@@ -29,104 +32,17 @@ public struct Synthesizer: Sendable {
 
     /// Mono audio from `features`, at `sampleRate` (default: the features' own rate).
     public func synthesize(_ features: VoiceFeatures, sampleRate outputRate: Double? = nil) throws -> AudioBuffer {
-        guard features.frameCount > 0, features.sampleCount >= 0 else {
+        guard features.frameCount > 0, features.sampleCount >= 0, features.firstFrame == 0 else {
             throw AudioError(.invalidArgument, "no frames to synthesise")
         }
-        let samples = synthesizeSamples(features)
-        let buffer = AudioBuffer(channels: [samples], sampleRate: features.sampleRate)
-        if let rate = outputRate, rate != features.sampleRate { return try Resampler.resample(buffer, to: rate) }
-        return buffer
+        let stream = try StreamingSynthesizer(options: options, sampleRate: features.sampleRate,
+                                              framePeriod: features.framePeriod, outputRate: outputRate)
+        var y = try stream.push(features)
+        y += try stream.finish(sampleCount: features.sampleCount)
+        return AudioBuffer(channels: [y], sampleRate: outputRate ?? features.sampleRate)
     }
 
     struct Pulse { var time: Double; var voiced: Bool; var length: Int }
-
-    /// Pulse times (in samples) from the F0 contour: a pulse wherever the integrated phase passes a multiple of 2π.
-    func pulses(_ f: VoiceFeatures) -> [Pulse] {
-        let fs = f.sampleRate, T = f.frameCount
-        let lowest = fs / Double(f.fftSize) + 1
-        var out = [Pulse]()
-        out.reserveCapacity(Int(f.duration * 600) + 16)
-        var phase = 0.0
-        f.f0.withUnsafeBufferPointer { f0 in
-            for n in 0..<f.sampleCount {
-                let pos = Double(n) / fs / f.framePeriod
-                let i0 = min(T - 1, Int(pos)), i1 = min(T - 1, i0 + 1)
-                let w = i0 == i1 ? 0 : pos - Double(i0)
-                let a = Double(f0[i0]) >= lowest ? Double(f0[i0]) : 0, b = Double(f0[i1]) >= lowest ? Double(f0[i1]) : 0
-                let voiced = (a > 0 ? 1 - w : 0) + (b > 0 ? w : 0) > 0.5
-                // Inside a voiced stretch interpolate; at its edges hold the voiced neighbour (no droop towards 0).
-                let freq = !voiced ? options.unvoicedF0 : (a > 0 && b > 0 ? a * (1 - w) + b * w : max(a, b))
-                let inc = 2 * Double.pi * freq / fs
-                phase += inc
-                if phase >= 2 * .pi {
-                    phase -= 2 * .pi
-                    out.append(Pulse(time: Double(n) - phase / inc, voiced: voiced, length: 0))
-                }
-            }
-        }
-        for p in out.indices {
-            let next = p + 1 < out.count ? Int(out[p + 1].time) : Int(out[p].time) + Int(fs / 200)
-            out[p].length = max(1, next - Int(out[p].time))
-        }
-        return out
-    }
-
-    func synthesizeSamples(_ f: VoiceFeatures) -> [Float] {
-        let n = f.fftSize, bins = f.binCount
-        let count = f.sampleCount
-        let plist = pulses(f)
-        guard !plist.isEmpty, count > 0 else { return [Float](repeating: 0, count: count) }
-        let seed = options.seed
-        let jobs = max(1, min(2 * ProcessInfo.processInfo.activeProcessorCount, plist.count / 64))
-        let dcRemover = Self.dcRemover(fftSize: n)
-        // Each job overlap-adds into its own span; spans are summed afterwards.
-        var parts = [(start: Int, samples: [Float])](repeating: (0, []), count: jobs)
-        parts.withUnsafeMutableBufferPointer { pb in
-            let partOut = SharedPointer(pb.baseAddress!)
-            plist.withUnsafeBufferPointer { ppb in
-                let pp = SharedPointer(UnsafeMutablePointer(mutating: ppb.baseAddress!))
-                let pulseCount = ppb.count
-                DispatchQueue.concurrentPerform(iterations: jobs) { job in
-                    let range = (pulseCount * job / jobs)..<(pulseCount * (job + 1) / jobs)
-                    guard !range.isEmpty else { partOut.pointer[job] = (0, []); return }
-                    let first = Int(pp.pointer[range.lowerBound].time) - n / 2
-                    let last = Int(pp.pointer[range.upperBound - 1].time) + n
-                    var local = [Float](repeating: 0, count: last - first + 1)
-                    let cache = FrameSpectra(features: f)
-                    let fft = RealFFT(size: n, measure: false), noiseFFT = RealFFT(size: n, measure: false)
-                    let scale = 1 / Float(n)
-                    local.withUnsafeMutableBufferPointer { lb in
-                        for p in range {
-                            let pulse = pp.pointer[p]
-                            let base = Int(pulse.time.rounded(.down))
-                            let frac = pulse.time - Double(base)
-                            Self.response(pulse: pulse, fractionalDelay: frac, index: p, seed: seed, features: f, cache: cache,
-                                          fft: fft, noiseFFT: noiseFFT, dcRemover: dcRemover)
-                            let t = fft.timeSamples
-                            let offset = base - n / 2 - first
-                            for j in 0..<n {
-                                let k = offset + j
-                                if k >= 0 && k < lb.count { lb[k] += t[j] * scale }
-                            }
-                        }
-                    }
-                    cache.deallocate()
-                    partOut.pointer[job] = (first, local)
-                }
-            }
-        }
-        var y = [Float](repeating: 0, count: count)
-        y.withUnsafeMutableBufferPointer { yb in
-            for part in parts where !part.samples.isEmpty {
-                part.samples.withUnsafeBufferPointer { s in
-                    let lo = max(0, part.start), hi = min(count, part.start + s.count)
-                    if lo < hi { for i in lo..<hi { yb[i] += s[i - part.start] } }
-                }
-            }
-        }
-        _ = bins
-        return y
-    }
 
     /// Spectrum (interleaved complex) of a Hann bump over `[n/2, n)` with unit sum: subtracting `dc` times it
     /// removes a response's DC where the response is.
@@ -147,13 +63,15 @@ public struct Synthesizer: Sendable {
     }
 
     /// One pulse's response (periodic + aperiodic) into `fft.timeSamples`, time 0 at index `n/2 + delay`.
+    /// `f` holds the frames around the pulse (a block of the stream: indices below are the block's).
     static func response(pulse: Pulse, fractionalDelay: Double, index: Int, seed: UInt64, features f: VoiceFeatures,
                          cache: FrameSpectra, fft: RealFFT, noiseFFT: RealFFT, dcRemover: [Float]) {
         let n = fft.size, half = n / 2
-        let T = f.frameCount
+        let T = f.firstFrame + f.frameCount
         let pos = pulse.time / f.sampleRate / f.framePeriod
-        let i0 = max(0, min(T - 1, Int(pos))), i1 = min(T - 1, i0 + 1)
-        let w = Float(i0 == i1 ? 0 : max(0, min(1, pos - Double(i0))))
+        let g0 = max(0, min(T - 1, Int(pos))), g1 = min(T - 1, g0 + 1)
+        let w = Float(g0 == g1 ? 0 : max(0, min(1, pos - Double(g0))))
+        let i0 = g0 - f.firstFrame, i1 = g1 - f.firstFrame
         // Noise burst one period long, zero mean.
         let length = min(pulse.length, half)
         var rng = GaussianNoise(seed: seed &+ UInt64(index) &* 0x2545_F491_4F6C_DD1D)
@@ -314,5 +232,218 @@ final class FrameSpectra {
             out[2 * k] = mag * cosf(phase)
             out[2 * k + 1] = mag * sinf(phase)
         }
+    }
+}
+
+/// Synthesis of a stream of feature blocks with bounded memory: the same samples as `Synthesizer.synthesize`
+/// on the joined blocks (equal up to the order of floating-point sums), whatever the block sizes.
+///
+/// The state carried from block to block is what the whole-signal synthesis carries from sample to sample: the
+/// F0 phase and the next sample to examine, the pulses found but not yet rendered (a pulse's noise burst is as
+/// long as the distance to the next pulse, and its seed is its index in the whole signal), the overlap-add tail
+/// of the rendered responses (up to one FFT long), the few frames those pulses still need, and the resampler to
+/// the output rate. A sample is handed out once no later pulse can reach it.
+public final class StreamingSynthesizer {
+    public let options: SynthesizerOptions
+    /// Rate of the features (Hz).
+    public let sampleRate: Double
+    /// Time between frames (s).
+    public let framePeriod: Double
+    /// Rate of the returned samples (Hz).
+    public let outputRate: Double
+    /// Samples (at the features' rate) handed out so far, before resampling.
+    public private(set) var samplesDone = 0
+
+    private var window: VoiceFeatures?     // frames still needed, up to the last one pushed
+    private var framesPushed = 0
+    private var nextSample = 0             // next sample whose F0 phase increment is still to be added
+    private var phase = 0.0
+    private var pending: [Synthesizer.Pulse] = []
+    private var pendingIndex = 0           // index in the whole signal of pending[0]
+    private var tail: [Float] = []         // overlap-add sums of samples samplesDone ..< samplesDone + tail.count
+    private var dcRemover: [Float] = []
+    private let resampler: Resampler?
+    private var finished = false
+
+    /// - Throws: `.invalidArgument` for a non-positive rate or frame period.
+    public init(options: SynthesizerOptions = SynthesizerOptions(), sampleRate: Double, framePeriod: Double,
+                outputRate: Double? = nil) throws {
+        guard sampleRate > 0, framePeriod > 0, (outputRate ?? 1) > 0 else {
+            throw AudioError(.invalidArgument, "synthesis needs positive rates and frame period")
+        }
+        self.options = options
+        self.sampleRate = sampleRate
+        self.framePeriod = framePeriod
+        self.outputRate = outputRate ?? sampleRate
+        resampler = self.outputRate == sampleRate ? nil
+            : try Resampler(inputRate: sampleRate, outputRate: self.outputRate, channelCount: 1)
+    }
+
+    /// Adds the next block (`block.firstFrame` must be the number of frames pushed so far) and returns the samples
+    /// (at `outputRate`) that are now final.
+    public func push(_ block: VoiceFeatures) throws -> [Float] {
+        guard !finished else { throw AudioError(.invalidArgument, "push after finish") }
+        guard block.sampleRate == sampleRate, block.framePeriod == framePeriod else {
+            throw AudioError(.invalidArgument, "a block's rate or frame period differs from the stream's")
+        }
+        guard block.firstFrame == framesPushed else {
+            throw AudioError(.invalidArgument, "block starts at frame \(block.firstFrame), expected \(framesPushed)")
+        }
+        if block.frameCount == 0 { return [] }
+        if var w = window {
+            guard w.fftSize == block.fftSize, w.aperiodicityFrequencies == block.aperiodicityFrequencies else {
+                throw AudioError(.invalidArgument, "a block's FFT size or aperiodicity bands differ from the stream's")
+            }
+            window = nil  // one reference: append in place
+            w.append(block)
+            window = w
+        } else {
+            window = block
+            dcRemover = Synthesizer.dcRemover(fftSize: block.fftSize)
+        }
+        framesPushed += block.frameCount
+        return advance(finalCount: nil)
+    }
+
+    /// Ends the stream: the signal is `sampleCount` samples long at the features' rate (the last block's
+    /// `sampleCount` for analysed features). Returns the remaining samples; the total handed out is exactly
+    /// `sampleCount` at the features' rate, or `round(sampleCount · outputRate / sampleRate)` at another rate.
+    public func finish(sampleCount: Int) throws -> [Float] {
+        guard !finished else { throw AudioError(.invalidArgument, "finish called twice") }
+        guard framesPushed > 0, sampleCount >= samplesDone else {
+            throw AudioError(.invalidArgument, "no frames to synthesise")
+        }
+        finished = true
+        var out = advance(finalCount: sampleCount)
+        if let r = resampler { out += r.finish().channels[0] }
+        return out
+    }
+
+    /// Finds pulses, renders those whose length is known and hands out the samples no later pulse reaches. With
+    /// `finalCount`, the stream has ended: everything up to `finalCount` samples is rendered and handed out.
+    private func advance(finalCount: Int?) -> [Float] {
+        guard let f = window else { return [] }
+        let n = f.fftSize, half = n / 2
+        findPulses(f, until: finalCount)
+        // A pulse's length is the distance to the next one; the last pulse of the signal gets 5 ms.
+        for p in pending.indices where pending[p].length == 0 {
+            if p + 1 < pending.count {
+                pending[p].length = max(1, Int(pending[p + 1].time) - Int(pending[p].time))
+            } else if finalCount != nil {
+                pending[p].length = max(1, Int(sampleRate / 200))
+            }
+        }
+        let ready = pending.prefix { $0.length > 0 }.count
+        if ready > 0 { render(count: ready, features: f) }
+        pending.removeFirst(ready)
+        pendingIndex += ready
+        // Later pulses lie at or after the first pending one (or the next sample to examine); their responses
+        // start half an FFT before.
+        let end: Int
+        if let count = finalCount {
+            end = count
+        } else {
+            let earliest = pending.first.map { Int($0.time.rounded(.down)) } ?? (nextSample - 1)
+            end = max(samplesDone, earliest - half)
+        }
+        var out = [Float](repeating: 0, count: end - samplesDone)
+        let have = min(out.count, tail.count)
+        out.withUnsafeMutableBufferPointer { o in tail.withUnsafeBufferPointer { t in for i in 0..<have { o[i] = t[i] } } }
+        tail.removeFirst(have)
+        samplesDone = end
+        trimWindow()
+        guard let r = resampler else { return out }
+        return r.process(AudioBuffer(channels: [out], sampleRate: sampleRate)).channels[0]
+    }
+
+    /// Pulse times (in samples) from the F0 contour: a pulse wherever the integrated phase passes a multiple of 2π.
+    /// Before the end of the stream, a sample is examined only once both frames around it have been pushed.
+    private func findPulses(_ f: VoiceFeatures, until finalCount: Int?) {
+        let fs = sampleRate, T = framesPushed, first = f.firstFrame
+        let lowest = fs / Double(f.fftSize) + 1
+        let limit = finalCount ?? Int.max
+        f.f0.withUnsafeBufferPointer { f0 in
+            while nextSample < limit {
+                let pos = Double(nextSample) / fs / framePeriod
+                if finalCount == nil && Int(pos) + 1 >= T { break }
+                let i0 = min(T - 1, Int(pos)), i1 = min(T - 1, i0 + 1)
+                let w = i0 == i1 ? 0 : pos - Double(i0)
+                let a0 = Double(f0[i0 - first]), b0 = Double(f0[i1 - first])
+                let a = a0 >= lowest ? a0 : 0, b = b0 >= lowest ? b0 : 0
+                let voiced = (a > 0 ? 1 - w : 0) + (b > 0 ? w : 0) > 0.5
+                // Inside a voiced stretch interpolate; at its edges hold the voiced neighbour (no droop towards 0).
+                let freq = !voiced ? options.unvoicedF0 : (a > 0 && b > 0 ? a * (1 - w) + b * w : max(a, b))
+                let inc = 2 * Double.pi * freq / fs
+                phase += inc
+                if phase >= 2 * .pi {
+                    phase -= 2 * .pi
+                    pending.append(Synthesizer.Pulse(time: Double(nextSample) - phase / inc, voiced: voiced, length: 0))
+                }
+                nextSample += 1
+            }
+        }
+    }
+
+    /// Renders `pending[0..<count]` into the overlap-add tail, in parallel: each job overlap-adds into its own
+    /// span, and the spans are summed afterwards.
+    private func render(count pulseCount: Int, features f: VoiceFeatures) {
+        let n = f.fftSize
+        let seed = options.seed, base0 = pendingIndex
+        let jobs = max(1, min(2 * ProcessInfo.processInfo.activeProcessorCount, pulseCount / 64))
+        let dcRemover = self.dcRemover
+        var parts = [(start: Int, samples: [Float])](repeating: (0, []), count: jobs)
+        parts.withUnsafeMutableBufferPointer { pb in
+            let partOut = SharedPointer(pb.baseAddress!)
+            pending.withUnsafeBufferPointer { ppb in
+                let pp = SharedPointer(UnsafeMutablePointer(mutating: ppb.baseAddress!))
+                DispatchQueue.concurrentPerform(iterations: jobs) { job in
+                    let range = (pulseCount * job / jobs)..<(pulseCount * (job + 1) / jobs)
+                    guard !range.isEmpty else { partOut.pointer[job] = (0, []); return }
+                    let first = Int(pp.pointer[range.lowerBound].time) - n / 2
+                    let last = Int(pp.pointer[range.upperBound - 1].time) + n
+                    var local = [Float](repeating: 0, count: last - first + 1)
+                    let cache = FrameSpectra(features: f)
+                    let fft = RealFFT(size: n, measure: false), noiseFFT = RealFFT(size: n, measure: false)
+                    let scale = 1 / Float(n)
+                    local.withUnsafeMutableBufferPointer { lb in
+                        for p in range {
+                            let pulse = pp.pointer[p]
+                            let base = Int(pulse.time.rounded(.down))
+                            let frac = pulse.time - Double(base)
+                            Synthesizer.response(pulse: pulse, fractionalDelay: frac, index: base0 + p, seed: seed,
+                                                 features: f, cache: cache, fft: fft, noiseFFT: noiseFFT, dcRemover: dcRemover)
+                            let t = fft.timeSamples
+                            let offset = base - n / 2 - first
+                            for j in 0..<n {
+                                let k = offset + j
+                                if k >= 0 && k < lb.count { lb[k] += t[j] * scale }
+                            }
+                        }
+                    }
+                    cache.deallocate()
+                    partOut.pointer[job] = (first, local)
+                }
+            }
+        }
+        // Sum the spans into the tail (samples before the start of the signal are dropped; none lie before
+        // `samplesDone`, which is why those samples could be handed out).
+        for part in parts where !part.samples.isEmpty {
+            let end = part.start + part.samples.count - samplesDone
+            if end > tail.count { tail += [Float](repeating: 0, count: end - tail.count) }
+            part.samples.withUnsafeBufferPointer { s in
+                tail.withUnsafeMutableBufferPointer { t in
+                    let lo = max(0, part.start - samplesDone)
+                    for i in lo..<end { t[i] += s[i + samplesDone - part.start] }
+                }
+            }
+        }
+    }
+
+    /// Drops the frames that no pending or future pulse needs (one before the earliest such pulse is kept).
+    private func trimWindow() {
+        guard let w = window else { return }
+        let earliest = pending.first?.time ?? Double(nextSample - 1)
+        let keep = max(w.firstFrame, min(framesPushed - 1, Int(max(0, earliest) / sampleRate / framePeriod) - 1))
+        if keep > w.firstFrame { window = w.frames((keep - w.firstFrame)..<w.frameCount) }
     }
 }

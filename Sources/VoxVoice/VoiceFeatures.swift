@@ -5,6 +5,10 @@ import Foundation
 ///
 /// Frame `i` is centred at `i · framePeriod` seconds; there are `Int(sampleCount / sampleRate / framePeriod) + 1`
 /// frames for a signal of `sampleCount` samples, and synthesis returns exactly `sampleCount` samples.
+///
+/// A value can also be one **block** of a stream (`StreamingVoiceAnalyzer`, `StreamingSynthesizer`): frames
+/// `firstFrame ..< firstFrame + frameCount` of a longer signal. Then `sampleCount` is the signal's length as far
+/// as it was known when the block was made; the stream's last block carries the whole length.
 public struct VoiceFeatures: Sendable, Equatable {
     /// Sample rate of the analysed signal (Hz); the envelope's frequency axis ends at `sampleRate / 2`.
     public var sampleRate: Double
@@ -27,9 +31,13 @@ public struct VoiceFeatures: Sendable, Equatable {
     /// Band aperiodicity in dB (≤ 0; 0 = pure noise), `frameCount × aperiodicityFrequencies.count`, row-major.
     /// Between band centres it is interpolated linearly in dB; `aperiodicity(frame:)` expands one frame.
     public var bandAperiodicity: [Float]
+    /// Index in the whole signal of this value's first frame: 0 for whole-signal features, the block's position
+    /// for a block of a stream. Frame `i` here is frame `firstFrame + i` of the signal.
+    public var firstFrame: Int
 
     public init(sampleRate: Double, framePeriod: Double, sampleCount: Int, f0: [Float], confidence: [Float],
-                fftSize: Int, envelope: [Float], aperiodicityFrequencies: [Double], bandAperiodicity: [Float]) {
+                fftSize: Int, envelope: [Float], aperiodicityFrequencies: [Double], bandAperiodicity: [Float],
+                firstFrame: Int = 0) {
         precondition(f0.count == confidence.count, "f0 and confidence need one value per frame")
         precondition(envelope.count == f0.count * (fftSize / 2 + 1), "envelope must be frames × (fftSize/2 + 1)")
         precondition(bandAperiodicity.count == f0.count * aperiodicityFrequencies.count, "aperiodicity must be frames × bands")
@@ -42,6 +50,7 @@ public struct VoiceFeatures: Sendable, Equatable {
         self.envelope = envelope
         self.aperiodicityFrequencies = aperiodicityFrequencies
         self.bandAperiodicity = bandAperiodicity
+        self.firstFrame = firstFrame
     }
 
     public var frameCount: Int { f0.count }
@@ -72,6 +81,38 @@ public struct VoiceFeatures: Sendable, Equatable {
                                         into: o.baseAddress!)
             }
         }
+        return out
+    }
+
+    /// Frames `range` (indices into this value, not the signal) as a block starting at `firstFrame + range.lowerBound`.
+    public func frames(_ range: Range<Int>) -> VoiceFeatures {
+        precondition(range.lowerBound >= 0 && range.upperBound <= frameCount, "frame range out of bounds")
+        let bins = binCount, bands = bandCount
+        return VoiceFeatures(sampleRate: sampleRate, framePeriod: framePeriod, sampleCount: sampleCount,
+                             f0: Array(f0[range]), confidence: Array(confidence[range]), fftSize: fftSize,
+                             envelope: Array(envelope[(range.lowerBound * bins)..<(range.upperBound * bins)]),
+                             aperiodicityFrequencies: aperiodicityFrequencies,
+                             bandAperiodicity: Array(bandAperiodicity[(range.lowerBound * bands)..<(range.upperBound * bands)]),
+                             firstFrame: firstFrame + range.lowerBound)
+    }
+
+    /// Appends the block that follows this one (`block.firstFrame == firstFrame + frameCount`, same rate, frame
+    /// period, FFT size and bands); `sampleCount` becomes the block's.
+    public mutating func append(_ block: VoiceFeatures) {
+        precondition(block.firstFrame == firstFrame + frameCount, "blocks must follow one another")
+        precondition(block.sampleRate == sampleRate && block.framePeriod == framePeriod && block.fftSize == fftSize
+                     && block.aperiodicityFrequencies == aperiodicityFrequencies, "blocks of one stream share their analysis settings")
+        f0 += block.f0
+        confidence += block.confidence
+        envelope += block.envelope
+        bandAperiodicity += block.bandAperiodicity
+        sampleCount = block.sampleCount
+    }
+
+    /// The blocks of a stream joined into one value (the first block's `firstFrame`, the last one's `sampleCount`).
+    public static func joining(_ blocks: [VoiceFeatures]) -> VoiceFeatures? {
+        guard var out = blocks.first else { return nil }
+        for b in blocks.dropFirst() { out.append(b) }
         return out
     }
 

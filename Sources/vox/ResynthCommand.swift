@@ -36,6 +36,9 @@ struct ResynthCommand: ParsableCommand {
     @Flag(help: "Print a JSON summary on stdout.")
     var json = false
 
+    @Option(help: ArgumentHelp("Frames per analysis block (tests: forces many small blocks).", visibility: .hidden))
+    var blockFrames: Int?
+
     @OptionGroup var progress: ProgressOptions
 
     func validate() throws {
@@ -43,6 +46,7 @@ struct ResynthCommand: ParsableCommand {
         guard (0.5...2).contains(formantShift) else { throw ValidationError("--formant-shift must be 0.5…2") }
         guard (0.25...4).contains(timeStretch) else { throw ValidationError("--time-stretch must be 0.25…4") }
         if let sampleRate { guard (8000...384_000).contains(sampleRate) else { throw ValidationError("--sample-rate must be 8000…384000") } }
+        if let blockFrames { guard blockFrames >= 1 else { throw ValidationError("--block-frames must be at least 1") } }
     }
 
     struct Summary: Encodable {
@@ -57,44 +61,111 @@ struct ResynthCommand: ParsableCommand {
         var synthesisSeconds: Double
     }
 
+    /// Streams the input through analysis → edits → synthesis → writer in blocks, so memory stays bounded on any
+    /// length. A FLAC output is first written as a float WAV next to it: a vocoder can overshoot full scale, and
+    /// the whole output is scaled down once its peak is known.
     func run() throws {
         guard let container = AudioContainer(pathExtensionOf: output) else {
             throw AudioError(.unsupportedFormat, path: output, "name the output .wav or .flac")
         }
         try OutputPath.refuseInputs(output: output, inputs: [input])
-        let format = try AudioFileFormat(container: container, encoding: container == .wav ? .float32 : .pcm24)
-        let audio = try AudioFileReader.read(path: input)
-        let bar = ProgressBar(label: "resynthesising", total: 2, quiet: progress.quiet || json)
+        let reader = try AudioFileReader(path: input)
+        let fs = Double(reader.info.sampleRate)
+        let rate = Double(sampleRate ?? reader.info.sampleRate)
+        var streaming = StreamingAnalysisOptions()
+        if let blockFrames { streaming.blockFrames = blockFrames }
+        let analyzer = try namingInput { try StreamingVoiceAnalyzer(sampleRate: fs, options: streaming) }
         let t0 = Date()
-        var features: VoiceFeatures
-        do { features = try VoiceAnalyzer().analyze(audio) } catch let e as AudioError {
-            throw AudioError(e.kind, path: input, e.message)
+        // A first pass for the F0 tracker's silence gate (the whole file's loudest frame), as a whole-file analysis.
+        try namingInput { try analyzer.measureLoudestFrame(path: input) }
+        var analysisTime = Date().timeIntervalSince(t0), synthesisTime = 0.0
+        let stretcher = timeStretch != 1 ? TimeStretcher(ratio: timeStretch) : nil
+        let synthesizer = try StreamingSynthesizer(sampleRate: fs, framePeriod: analyzer.framePeriod, outputRate: rate)
+        let floatWAV = try AudioFileFormat(container: .wav, encoding: .float32)
+        let stage = container == .wav ? output : try OutputPath.temporarySibling(of: output)
+        defer { if stage != output { unlink(stage) } }
+        let expected = Int64(Double(reader.info.frameCount) * timeStretch * rate / fs) + 1
+        let writer = try AudioFileWriter(path: stage, format: floatWAV, sampleRate: Int(rate), channelCount: 1,
+                                         inputs: [input], expectedFrames: expected)
+        let bar = ProgressBar(label: "resynthesising", total: Double(reader.info.frameCount), quiet: progress.quiet || json)
+        var f0 = [Float]()   // for the summary: 4 bytes per 5 ms frame
+        var peak: Float = 0
+
+        func synthesize(_ block: VoiceFeatures?, finalCount: Int? = nil) throws {
+            let t0 = Date()
+            var y = [Float]()
+            if let block {
+                f0 += block.f0
+                y = try synthesizer.push(block)
+            }
+            if let finalCount { y += try synthesizer.finish(sampleCount: finalCount) }
+            synthesisTime += Date().timeIntervalSince(t0)
+            for v in y { peak = max(peak, abs(v)) }
+            try writer.write(AudioBuffer(channels: [y], sampleRate: rate))
         }
-        bar.update(1)
-        let t1 = Date()
-        if pitchShift != 0 { features = features.shiftingPitch(semitones: pitchShift) }
-        if formantShift != 1 { features = features.warpingFormants(ratio: formantShift) }
-        if timeStretch != 1 { features = features.stretchingTime(ratio: timeStretch) }
-        let rate = Double(sampleRate ?? Int(audio.sampleRate))
-        var y = try Synthesizer().synthesize(features, sampleRate: rate)
-        let t2 = Date()
+        func edit(_ blocks: [VoiceFeatures]) throws {
+            for var b in blocks {
+                if pitchShift != 0 { b = b.shiftingPitch(semitones: pitchShift) }
+                if formantShift != 1 { b = b.warpingFormants(ratio: formantShift) }
+                if let stretcher { b = stretcher.push(b) }
+                try synthesize(b)
+            }
+        }
+        func analyse(_ step: () throws -> [VoiceFeatures]) throws -> [VoiceFeatures] {
+            let t0 = Date()
+            defer { analysisTime += Date().timeIntervalSince(t0) }
+            return try namingInput(step)
+        }
+
+        while let block = try reader.read(maxFrames: 1 << 15) {
+            try edit(analyse { try analyzer.push(block) })
+            bar.update(Double(reader.framesRead))
+        }
+        try edit(analyse { try analyzer.finish() })
+        let inputCount = Int(reader.framesRead)
+        if let stretcher {
+            try synthesize(stretcher.finish(sampleCount: inputCount), finalCount: stretcher.stretchedSampleCount(inputCount))
+        } else {
+            try synthesize(nil, finalCount: inputCount)
+        }
+        try writer.finish()
+        if container == .flac {
+            let pcm24 = try AudioFileFormat(container: .flac, encoding: .pcm24)
+            let staged = try AudioFileReader(path: stage)
+            let flac = try AudioFileWriter(path: output, format: pcm24, sampleRate: Int(rate), channelCount: 1, dither: true,
+                                           inputs: [input])
+            while let block = try staged.read(maxFrames: 1 << 16) { try flac.write(scaledBelowFullScale(block, peak: peak)) }
+            try flac.finish()
+        }
         bar.finish()
-        if container == .flac { y = scaledBelowFullScale(y) }
-        try AudioFileWriter.write(y, to: output, format: format, dither: container == .flac, inputs: [input])
         if json {
-            let voiced = features.f0.filter { $0 > 0 }.sorted()
-            try printJSON(Summary(input: input, output: output, inputSeconds: audio.duration, outputSeconds: y.duration,
-                                  sampleRate: Int(rate), voicedFraction: Double(voiced.count) / Double(max(1, features.frameCount)),
+            let voiced = f0.filter { $0 > 0 }.sorted()
+            try printJSON(Summary(input: input, output: output, inputSeconds: Double(inputCount) / fs,
+                                  outputSeconds: Double(writer.framesWritten) / rate, sampleRate: Int(rate),
+                                  voicedFraction: Double(voiced.count) / Double(max(1, f0.count)),
                                   medianF0Hz: voiced.isEmpty ? nil : Double(voiced[voiced.count / 2]),
-                                  analysisSeconds: t1.timeIntervalSince(t0), synthesisSeconds: t2.timeIntervalSince(t1)))
+                                  analysisSeconds: analysisTime, synthesisSeconds: synthesisTime))
         }
+    }
+
+    private func namingInput<T>(_ body: () throws -> T) throws -> T { try naming(input, body) }
+}
+
+/// Runs `body`, naming `path` in an `AudioError` that names no file (analysis errors of a command's input).
+func naming<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as AudioError where e.path == nil {
+        throw AudioError(e.kind, path: path, e.message)
     }
 }
 
 /// A vocoder can overshoot its input's peak slightly. Integer files (FLAC) would clip, so a buffer whose peak is
 /// above full scale is scaled down to it as a whole (float WAV keeps such peaks and is written unchanged).
 func scaledBelowFullScale(_ buffer: AudioBuffer) -> AudioBuffer {
-    let peak = buffer.channels.reduce(Float(0)) { m, c in c.reduce(m) { max($0, abs($1)) } }
+    scaledBelowFullScale(buffer, peak: buffer.channels.reduce(Float(0)) { m, c in c.reduce(m) { max($0, abs($1)) } })
+}
+
+/// A block of a longer output whose peak (`peak`, over the whole output) is known: scaled as the whole would be.
+func scaledBelowFullScale(_ buffer: AudioBuffer, peak: Float) -> AudioBuffer {
     guard peak > 1 else { return buffer }
     return AudioBuffer(channels: buffer.channels.map { $0.map { $0 / peak } }, sampleRate: buffer.sampleRate)
 }

@@ -230,6 +230,59 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try vox("resynth", input, "-o", "\(dir)/down.wav", "--pitch-shift", "-12").status, 0)
     }
 
+    /// Streaming: many small analysis blocks give what one block gives (to 60 dB, exact length), with every edit
+    /// and a rate change; `vox pitch` too.
+    func testResynthAndPitchInSmallBlocksMatchOneBlock() throws {
+        // 3 s of a gliding harmonic tone with a pause, over a faint noise floor.
+        let rate = 22050.0
+        var phase = 0.0, noise: UInt64 = 12345
+        let x = (0..<66150).map { i -> Float in
+            let t = Double(i) / rate
+            noise = noise &* 6364136223846793005 &+ 1442695040888963407
+            let floor = Float(Double(noise >> 40) / Double(1 << 24) - 0.5) * 4e-4
+            guard t < 1.2 || t > 1.5 else { return floor }
+            phase += 2 * .pi * (160 + 40 * t) / rate
+            return Float(0.2 * (sin(phase) + 0.5 * sin(2 * phase) + 0.3 * sin(3 * phase))) + floor
+        }
+        let input = "\(dir)/take.wav"
+        try AudioFileWriter.write(AudioBuffer(channels: [x], sampleRate: rate), to: input,
+                                  format: try AudioFileFormat(container: .wav, encoding: .float32))
+        let edits = ["--pitch-shift", "-2", "--formant-shift", "1.1", "--time-stretch", "1.37", "--sample-rate", "16000"]
+        XCTAssertEqual(try runVox(["resynth", input, "-o", "\(dir)/one.wav"] + edits).status, 0)
+        let r = try runVox(["resynth", input, "-o", "\(dir)/many.wav", "--block-frames", "24"] + edits)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let one = try AudioFileReader.read(path: "\(dir)/one.wav").channels[0]
+        let many = try AudioFileReader.read(path: "\(dir)/many.wav").channels[0]
+        XCTAssertEqual(one.count, Int((Double(Int((66150 * 1.37).rounded())) * 16000 / rate).rounded()))
+        XCTAssertEqual(many.count, one.count)
+        var signal = 0.0, error = 0.0
+        for i in one.indices { signal += Double(one[i] * one[i]); error += Double((one[i] - many[i]) * (one[i] - many[i])) }
+        XCTAssertGreaterThan(10 * log10(signal / max(error, 1e-30)), 60)
+        let csvOne = try vox("pitch", input), csvMany = try vox("pitch", input, "--block-frames", "30")
+        XCTAssertEqual(csvOne.status, 0, csvOne.stderr)
+        XCTAssertEqual(csvMany.stdout, csvOne.stdout)
+        XCTAssertEqual(try vox("pitch", input, "--json", "--block-frames", "30").stdout, try vox("pitch", input, "--json").stdout)
+    }
+
+    /// A NaN in the middle of a long float file: both commands stop with an error naming the file and leave no
+    /// output and no temporary file.
+    func testStreamingFailureLeavesNoFile() throws {
+        let x = (0..<66150).map { Float(0.3 * sin(Double($0) * 0.05)) }
+        let input = "\(dir)/bad.wav"
+        try AudioFileWriter.write(AudioBuffer(channels: [x], sampleRate: 22050), to: input,
+                                  format: try AudioFileFormat(container: .wav, encoding: .float32))
+        // Vox refuses to write a NaN: patch one into sample 50 000 of the data chunk.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: input))
+        let data = try XCTUnwrap(bytes.range(of: Data("data".utf8)))
+        let at = data.upperBound + 4 + 50000 * 4
+        bytes.replaceSubrange(at..<(at + 4), with: [0x00, 0x00, 0xC0, 0x7F])
+        try bytes.write(to: URL(fileURLWithPath: input))
+        let before = files()
+        assertCleanFailure(try vox("resynth", input, "-o", "\(dir)/out.flac", "--block-frames", "20"), mentions: "bad.wav", "nan", before: before)
+        assertCleanFailure(try vox("resynth", input, "-o", "\(dir)/out.wav", "--block-frames", "20"), mentions: "bad.wav", "nan", before: before)
+        assertCleanFailure(try vox("pitch", input, "-o", "\(dir)/f0.csv", "--block-frames", "20"), mentions: "bad.wav", "nan", before: before)
+    }
+
     func testVoiceCommandsBadInputLeaveNothing() throws {
         let text = "\(dir)/notes.wav"
         try Data("not audio".utf8).write(to: URL(fileURLWithPath: text))
