@@ -4,8 +4,10 @@ import VoxAudio
 /// Settings of streaming (block-wise) voice analysis.
 public struct StreamingAnalysisOptions: Sendable, Equatable {
     /// Frames per block handed out (rounded up to the frame-alignment step, e.g. 2 frames at 44.1 kHz). Memory
-    /// grows with it (a 44.1 kHz envelope frame is 4 KB), speed barely: default 4000 (20 s at 5 ms).
-    public var blockFrames = 4000
+    /// grows with it (a 44.1 kHz envelope frame is 4 KB); each block costs the F0 tracker 2 × `pitchContext` of
+    /// extra signal. Default 8000 (40 s at 5 ms): a typical take or vocal stem is one block, analysed exactly as
+    /// a whole, and longer files pay 5 % more F0 tracking.
+    public var blockFrames = 8000
     /// Signal tracked either side of a block by the F0 tracker (s): its Viterbi decoding sees whole-signal
     /// context through it, and its resampling, candidate windows (45 ms), refinement windows (3 periods at the
     /// lowest F0) and smoothing reach past the frame. Default 1.0.
@@ -29,10 +31,10 @@ public struct PitchBlock: Sendable, Equatable {
 /// Each block is analysed from a stretch of signal around it: the F0 tracker runs on the block plus
 /// `pitchContext` either side, the envelope and aperiodicity on the block plus `windowContext`. Stretches start
 /// on samples where both the frame grid and the tracker's 16 kHz grid fall on whole samples (every 441 samples
-/// at 44.1 kHz), so every window sees the same samples as in the whole-signal analysis. Envelope and
-/// aperiodicity are then identical to `VoiceAnalyzer.analyze`'s; F0 is identical up to the resampler's rounding
-/// (≈1e-7) wherever the tracker's best path through the context agrees with the whole-signal one, which a second
-/// of context makes all but certain.
+/// at 44.1 kHz), and the tracker's 16 kHz copy is made once for the whole stream, so every window sees the same
+/// samples as in the whole-signal analysis. F0 is then identical wherever the tracker's best path through the
+/// context agrees with the whole-signal one (a second of context makes that all but certain), and so are the
+/// envelope and aperiodicity computed from it.
 ///
 /// The tracker's silence gate is relative to the loudest frame of the signal it is given. For the whole file's
 /// gate, measure the file's loudest frame first (`LoudestFrameMeter`, a cheap pass) and set
@@ -122,19 +124,26 @@ public final class StreamingVoiceAnalyzer {
 
     /// The block's F0, and the stretch's whole track (for the envelope's own frames).
     private func pitch(_ c: AnalysisChunker.Chunk) throws -> (block: PitchBlock, stretch: PitchTrack) {
+        let rate = chunker.trackerRate
+        var x = c.trackerSamples ?? c.samples
+        // At the end of the signal, the stretch's own frame count can round one short of the signal's.
+        let frames = c.frames.upperBound - c.firstFrame
+        if worldFrameCount(sampleCount: x.count, sampleRate: rate, framePeriod: framePeriod) < frames {
+            x += [Float](repeating: 0, count: Int((framePeriod * rate).rounded(.up)))
+        }
         var track: PitchTrack
         if let energy = loudestFrameEnergy, !(c.startSample == 0 && c.isLast) {
             // The gate's reference: a plateau of the loudest frame energy, kept clear of the file's ends.
             let plateau = gatePlateau(energy: energy)
             if c.isLast {
-                track = try tracker.track(samples: plateau + c.samples, sampleRate: sampleRate)
-                let skip = plateau.count / chunker.step.samples * chunker.step.frames
+                track = try tracker.track(samples: plateau + x, sampleRate: rate)
+                let skip = plateau.count / chunker.trackerStep * chunker.step.frames
                 track = Self.fitted(track, skip..<track.frameCount)
             } else {
-                track = try tracker.track(samples: c.samples + plateau, sampleRate: sampleRate)
+                track = try tracker.track(samples: x + plateau, sampleRate: rate)
             }
         } else {
-            track = try tracker.track(samples: c.samples, sampleRate: sampleRate)
+            track = try tracker.track(samples: x, sampleRate: rate)
         }
         let local = (c.frames.lowerBound - c.firstFrame)..<(c.frames.upperBound - c.firstFrame)
         let block = Self.fitted(track, local)
@@ -142,17 +151,17 @@ public final class StreamingVoiceAnalyzer {
     }
 
     /// Silence, a raised-cosine rise, a DC plateau whose frame energy is `energy` (long enough for the tracker's
-    /// window), a fall and silence; a whole number of alignment steps long. DC passes the tracker's resampler
-    /// unchanged and the smooth edges do not ring, so no frame of it is louder than the plateau.
+    /// window), a fall and silence, at the tracker's rate; a whole number of alignment steps long. No frame of it
+    /// is louder than the plateau.
     private func gatePlateau(energy: Double) -> [Float] {
-        let fs = sampleRate
+        let fs = chunker.trackerRate
         let gap = Int(0.05 * fs), ramp = Int(0.01 * fs), flat = Int(0.15 * fs)
         let level = energy.squareRoot()
         var x = [Float](repeating: 0, count: gap)
         for i in 0..<ramp { x.append(Float(level * 0.5 * (1 - cos(.pi * Double(i) / Double(ramp))))) }
         x += [Float](repeating: Float(level), count: flat)
         for i in 0..<ramp { x.append(Float(level * 0.5 * (1 + cos(.pi * Double(i) / Double(ramp))))) }
-        let step = chunker.step.samples
+        let step = chunker.trackerStep
         x += [Float](repeating: 0, count: (x.count + gap + step - 1) / step * step - x.count)
         return x
     }
@@ -201,6 +210,8 @@ final class AnalysisChunker {
         var samplesSoFar: Int
         /// The stretch ends at the end of the signal.
         var isLast: Bool
+        /// The same stretch at the tracker's rate (nil: the tracker works at the signal's rate).
+        var trackerSamples: [Float]?
     }
 
     let sampleRate: Double
@@ -210,6 +221,16 @@ final class AnalysisChunker {
     let blockFrames: Int
     let context: Int               // samples, a whole number of steps
     let onePiece: Bool             // no aligned grid: the whole signal is one chunk
+    /// Rate of the F0 tracker's analysis. The signal is resampled to it here, once, as one stream (libsoxr gives
+    /// the same samples as resampling the whole signal at once), so each stretch holds exactly the samples the
+    /// tracker works on in a whole-signal analysis; resampling each stretch would round differently near its ends.
+    let trackerRate: Double
+    /// `step.samples` at the tracker's rate.
+    let trackerStep: Int
+    private let resampler: Resampler?
+    private var tracked: [Float] = []
+    private var trackedStart = 0   // tracker-rate index of tracked[0]
+    private var trackedIn = 0
     private var buffer: [Float] = []
     private var bufferStart = 0    // signal index of buffer[0]
     private var samplesIn = 0
@@ -223,7 +244,10 @@ final class AnalysisChunker {
         }
         sampleRate = fs
         framePeriod = pitch.framePeriod
-        if let s = Self.alignment(sampleRate: fs, framePeriod: pitch.framePeriod, trackerRate: pitch.analysisRate) {
+        // As PitchTracker.track: the tracker resamples a signal above its analysis rate.
+        trackerRate = fs > pitch.analysisRate * 1.01 ? pitch.analysisRate : fs
+        resampler = trackerRate == fs ? nil : try Resampler(inputRate: fs, outputRate: trackerRate, channelCount: 1)
+        if let s = Self.alignment(sampleRate: fs, framePeriod: pitch.framePeriod, trackerRate: trackerRate) {
             step = s
             onePiece = false
             blockFrames = (options.blockFrames + s.frames - 1) / s.frames * s.frames
@@ -234,17 +258,18 @@ final class AnalysisChunker {
             blockFrames = .max / 2
             context = 0
         }
+        trackerStep = Int((Double(step.samples) * trackerRate / fs).rounded())
     }
 
-    /// The smallest number of frames spanning a whole number of samples, which at the tracker's rate (when the
-    /// tracker resamples) is whole too; nil when there is none within 4000 frames.
+    /// The smallest number of frames spanning a whole number of samples, which at the tracker's rate is whole
+    /// too; nil when there is none within 4000 frames.
     static func alignment(sampleRate fs: Double, framePeriod: Double, trackerRate: Double) -> (samples: Int, frames: Int)? {
         func whole(_ v: Double) -> Bool { abs(v - v.rounded()) < 1e-9 * max(1, abs(v)) }
         for frames in 1...4000 {
             let q = Double(frames) * framePeriod * fs
             guard whole(q), q >= 1 else { continue }
             let samples = Int(q.rounded())
-            if fs > trackerRate && !whole(Double(samples) * trackerRate / fs) { continue }
+            if !whole(Double(samples) * trackerRate / fs) { continue }
             return (samples, frames)
         }
         return nil
@@ -268,6 +293,11 @@ final class AnalysisChunker {
             }
         }
         samplesIn += n
+        if let resampler {
+            let mono = AudioBuffer(channels: [Array(buffer[old...])], sampleRate: sampleRate)
+            tracked += resampler.process(mono).channels[0]
+            trackedIn = trackedStart + tracked.count
+        }
     }
 
     /// The chunks whose signal is all there (all remaining ones when `final`).
@@ -276,6 +306,10 @@ final class AnalysisChunker {
         if final {
             done = true
             guard samplesIn > 0 else { throw AudioError(.empty, "no samples to analyse") }
+            if let resampler {
+                tracked += resampler.finish().channels[0]
+                trackedIn = trackedStart + tracked.count
+            }
         }
         let total = final ? worldFrameCount(sampleCount: samplesIn, sampleRate: sampleRate, framePeriod: framePeriod) : Int.max
         var out = [Chunk]()
@@ -286,9 +320,16 @@ final class AnalysisChunker {
             if !final && need > samplesIn { break }
             let start = max(0, nextFrame / step.frames * step.samples - context)
             let stop = min(samplesIn, need)
+            var trackerSamples: [Float]?
+            if resampler != nil {
+                let from = start / step.samples * trackerStep
+                let to = final ? trackedIn : Int((Double(stop) * trackerRate / sampleRate).rounded(.up))
+                if !final && to > trackedIn { break }   // the resampler's delay: wait for more input
+                trackerSamples = Array(tracked[(from - trackedStart)..<(to - trackedStart)])
+            }
             out.append(Chunk(samples: Array(buffer[(start - bufferStart)..<(stop - bufferStart)]), startSample: start,
                              firstFrame: start / step.samples * step.frames, frames: nextFrame..<end,
-                             samplesSoFar: samplesIn, isLast: final && stop == samplesIn))
+                             samplesSoFar: samplesIn, isLast: final && stop == samplesIn, trackerSamples: trackerSamples))
             nextFrame = end
             // The next stretch starts at most `context` before the next block.
             let keep = max(0, nextFrame / step.frames * step.samples - context)
@@ -296,8 +337,13 @@ final class AnalysisChunker {
                 buffer.removeFirst(keep - bufferStart)
                 bufferStart = keep
             }
+            let keepTracked = keep / step.samples * trackerStep
+            if keepTracked > trackedStart && keepTracked - trackedStart <= tracked.count {
+                tracked.removeFirst(keepTracked - trackedStart)
+                trackedStart = keepTracked
+            }
         }
-        if final { buffer = [] }
+        if final { buffer = []; tracked = [] }
         return out
     }
 }

@@ -126,4 +126,49 @@ final class StreamingVocoderTests: XCTestCase {
             XCTAssertEqual(y.frameCount, Int((Double(whole.sampleCount) * 2).rounded()))
         }
     }
+
+    /// The README's streaming example, on a synthetic file, against the whole-file pipeline.
+    func testReadmeStreamingExample() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vox-stream-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let x = voice()
+        try AudioFileWriter.write(AudioBuffer(channels: [x], sampleRate: 22050), to: dir + "/long-take.flac",
+                                  format: try AudioFileFormat(container: .flac, encoding: .pcm24))
+        var options = StreamingAnalysisOptions()
+        options.blockFrames = 100  // force several blocks on a short file
+
+        // As in the README, with the paths under `dir`.
+        let reader = try AudioFileReader(path: dir + "/long-take.flac")
+        let analyzer = try StreamingVoiceAnalyzer(sampleRate: Double(reader.info.sampleRate), options: options)
+        try analyzer.measureLoudestFrame(path: dir + "/long-take.flac")
+        let stretcher = TimeStretcher(ratio: 1.2)
+        let synthesizer = try StreamingSynthesizer(sampleRate: analyzer.sampleRate, framePeriod: analyzer.framePeriod,
+                                                   outputRate: 48_000)
+        let writer = try AudioFileWriter(path: dir + "/out.wav", format: try AudioFileFormat(container: .wav, encoding: .float32),
+                                         sampleRate: 48_000, channelCount: 1)
+        func synthesize(_ blocks: [VoiceFeatures]) throws {
+            for block in blocks {
+                let samples = try synthesizer.push(stretcher.push(block.shiftingPitch(semitones: 7)))
+                try writer.write(AudioBuffer(channels: [samples], sampleRate: 48_000))
+            }
+        }
+        while let block = try reader.read(maxFrames: 32_768) { try synthesize(try analyzer.push(block)) }
+        try synthesize(try analyzer.finish())
+        let length = Int(reader.framesRead)
+        var tail = try synthesizer.push(stretcher.finish(sampleCount: length))
+        tail += try synthesizer.finish(sampleCount: stretcher.stretchedSampleCount(length))
+        try writer.write(AudioBuffer(channels: [tail], sampleRate: 48_000))
+        try writer.finish()
+
+        let streamed = try AudioFileReader.read(path: dir + "/out.wav").channels[0]
+        let take = try AudioFileReader.read(path: dir + "/long-take.flac")
+        let whole = try Synthesizer().synthesize(try VoiceAnalyzer().analyze(take).shiftingPitch(semitones: 7).stretchingTime(ratio: 1.2),
+                                                 sampleRate: 48_000).channels[0]
+        XCTAssertEqual(streamed.count, Int((Double(Int((Double(x.count) * 1.2).rounded())) * 48_000 / 22050).rounded()))
+        XCTAssertEqual(streamed.count, whole.count)
+        var signal = 0.0, error = 0.0
+        for i in whole.indices { signal += Double(whole[i] * whole[i]); error += Double((whole[i] - streamed[i]) * (whole[i] - streamed[i])) }
+        XCTAssertGreaterThan(10 * log10(signal / max(error, 1e-30)), 60)
+    }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Vocoder speed: analysis + synthesis of the same files by Vox (`vox resynth`: F0 + CheapTrick + D4C + synthesis)
 # and by pyworld (harvest + cheaptrick + d4c + synthesize, ../shared/eval/peer_timing.py) in one run.
-# Usage: tools/bench/vocoder.sh [WORKDIR]
+# Usage: tools/bench/vocoder.sh [WORKDIR]        (VOCODER_LONG=1: also the peak RSS of `vox resynth` on the song
+#   vocal stem looped to 3 and to 60 minutes: streaming keeps them close; target 60 min ≤ 1.5 × 3 min; ~10 min)
 #   Files: the three vocadito singers (44.1 kHz), four VCTK utterances (16 kHz), two song vocal stems (44.1 kHz).
 #   Compute time on both sides excludes process start and file I/O (pyworld: timed around the four calls;
 #   Vox: the analysis and synthesis times `vox resynth --json` reports). Vox's whole-command wall time (start,
@@ -50,4 +51,16 @@ for v in vx:
 print(f"all: {dur:.1f} s of audio; pyworld {tp:.2f} s (RTF {tp / dur:.3f}), vox {tv:.2f} s (RTF {tv / dur:.4f}), "
       f"vox wall incl. start/I/O {tw:.2f} s")
 print(f"vox is {tp / tv:.1f}x faster than pyworld (compute), {tp / tw:.1f}x counting its whole command")
+print(f"vox peak RSS: {max(v['peak_rss_mib'] for v in vx):.0f} MiB (largest of the nine commands)")
 PYEOF
+if [ "${VOCODER_LONG:-0}" = 1 ]; then
+  echo "== vox resynth memory on long input (the vocadito S1 stem looped)"
+  for minutes in 3 60; do
+    f="$WORK/vocals-${minutes}min.flac"
+    [ -f "$f" ] || sox "$D/songs/real_201_vocadito_S1/vocals.flac" "$f" repeat $((minutes * 60 * 100 / 2354))
+    python3 tools/bench/peak_rss.py "$VOX" resynth -q "$f" -o "$WORK/long.wav" | tee "$WORK/long-$minutes.json"
+  done
+  python3 -c 'import json,sys; a,b=(json.load(open(p))["peak_rss_mib"] for p in sys.argv[1:]); print(f"peak RSS 60 min / 3 min = {b/a:.2f}x")' \
+    "$WORK/long-3.json" "$WORK/long-60.json"
+  rm -f "$WORK/long.wav"
+fi
