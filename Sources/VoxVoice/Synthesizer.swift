@@ -362,9 +362,13 @@ public final class StreamingSynthesizer {
         let fs = sampleRate, T = framesPushed, first = f.firstFrame
         let lowest = fs / Double(f.fftSize) + 1
         let limit = finalCount ?? Int.max
+        // Locals in the per-sample loop (stored properties of a class cost an access check each time).
+        var n = nextSample, phase = self.phase, found = [Synthesizer.Pulse]()
+        defer { nextSample = n; self.phase = phase; pending += found }
+        let period = framePeriod, unvoicedF0 = options.unvoicedF0
         f.f0.withUnsafeBufferPointer { f0 in
-            while nextSample < limit {
-                let pos = Double(nextSample) / fs / framePeriod
+            while n < limit {
+                let pos = Double(n) / fs / period
                 if finalCount == nil && Int(pos) + 1 >= T { break }
                 let i0 = min(T - 1, Int(pos)), i1 = min(T - 1, i0 + 1)
                 let w = i0 == i1 ? 0 : pos - Double(i0)
@@ -372,14 +376,14 @@ public final class StreamingSynthesizer {
                 let a = a0 >= lowest ? a0 : 0, b = b0 >= lowest ? b0 : 0
                 let voiced = (a > 0 ? 1 - w : 0) + (b > 0 ? w : 0) > 0.5
                 // Inside a voiced stretch interpolate; at its edges hold the voiced neighbour (no droop towards 0).
-                let freq = !voiced ? options.unvoicedF0 : (a > 0 && b > 0 ? a * (1 - w) + b * w : max(a, b))
+                let freq = !voiced ? unvoicedF0 : (a > 0 && b > 0 ? a * (1 - w) + b * w : max(a, b))
                 let inc = 2 * Double.pi * freq / fs
                 phase += inc
                 if phase >= 2 * .pi {
                     phase -= 2 * .pi
-                    pending.append(Synthesizer.Pulse(time: Double(nextSample) - phase / inc, voiced: voiced, length: 0))
+                    found.append(Synthesizer.Pulse(time: Double(n) - phase / inc, voiced: voiced, length: 0))
                 }
-                nextSample += 1
+                n += 1
             }
         }
     }

@@ -87,6 +87,7 @@ public struct VoiceFeatures: Sendable, Equatable {
     /// Frames `range` (indices into this value, not the signal) as a block starting at `firstFrame + range.lowerBound`.
     public func frames(_ range: Range<Int>) -> VoiceFeatures {
         precondition(range.lowerBound >= 0 && range.upperBound <= frameCount, "frame range out of bounds")
+        if range == 0..<frameCount { return self }  // no copy
         let bins = binCount, bands = bandCount
         return VoiceFeatures(sampleRate: sampleRate, framePeriod: framePeriod, sampleCount: sampleCount,
                              f0: Array(f0[range]), confidence: Array(confidence[range]), fftSize: fftSize,
