@@ -187,4 +187,34 @@ final class VoiceModelTests: XCTestCase {
         XCTAssertEqual(VoiceConverter.noteName(hz: 440), "A4")
         XCTAssertEqual(VoiceConverter.noteName(hz: 261.63), "C4")
     }
+
+    /// The frame index returns exactly the brute-force nearest keys (clustered and spread keys, a bank smaller than
+    /// k, a key count that is not a multiple of the block size, queries inside and outside the keys' range).
+    func testFrameIndexFindsTheBruteForceNeighbours() {
+        var rng = SystemRandomNumberGenerator()
+        for (count, d, k) in [(1003, 10, 32), (37, 11, 8), (5, 4, 32), (300, 1, 6)] {
+            let stride = d + 2
+            var keys = [Float](repeating: 0, count: count * stride)
+            for i in 0..<count {
+                let centre = Float(i % 7) - 3  // seven clusters along every axis
+                for m in 0..<stride { keys[i * stride + m] = centre + Float.random(in: -0.7...0.7, using: &rng) }
+            }
+            let index = FrameIndex(keys: keys, count: count, stride: stride, dimension: d)
+            var best = [(Float, Int)](repeating: (0, 0), count: k)
+            var previous = [(Float, Int)]()
+            for trial in 0..<40 {
+                let query = (0..<d).map { _ in Float.random(in: (trial < 30 ? -4 : -12)...(trial < 30 ? 4 : 12), using: &rng) }
+                let found = query.withUnsafeBufferPointer { index.nearest($0.baseAddress!, k: k, best: &best) }
+                let distances = (0..<count).map { i in (0..<d).reduce(Float(0)) { $0 + powf(keys[i * stride + $1] - query[$1], 2) } }
+                let expected = (0..<count).sorted { distances[$0] < distances[$1] }.prefix(min(k, count))
+                XCTAssertEqual(found, expected.count)
+                XCTAssertEqual(Set(best.prefix(found).map(\.1)), Set(expected), "count \(count), d \(d), trial \(trial)")
+                for j in 0..<found { XCTAssertEqual(best[j].0, distances[best[j].1], accuracy: 1e-3 * (1 + distances[best[j].1])) }
+                // The previous query's neighbours as a hint: the same result.
+                let hinted = query.withUnsafeBufferPointer { index.nearest($0.baseAddress!, k: k, best: &best, hint: previous[...]) }
+                XCTAssertEqual(Set(best.prefix(hinted).map(\.1)), Set(expected), "hinted: count \(count), d \(d), trial \(trial)")
+                previous = Array(best.prefix(hinted))
+            }
+        }
+    }
 }
