@@ -23,6 +23,9 @@ if [ ! -f "$song" ]; then
 fi
 long="$WORK/song-60min.flac"
 [ -f "$long" ] || sox $(for i in $(seq 20); do echo "$song"; done) "$long"
+# The inputs were just written (~400 MB): flush them now, or the kernel's writeback runs during the first timed
+# separation, whose page faults then cost about 3x the system time (this made the first Vox run the slowest).
+sync
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 run() {  # label, command...
