@@ -200,6 +200,7 @@ public final class SeparationStream {
                 for y in outputs { y.withUnsafeBufferPointer { yp in for i in 0..<yp.count { r[i] -= yp[i] } } }
             }
             outputs.append(residual)
+            residual = []  // `outputs` must hold the only reference, or the filter's first write copies it
             wiener.refine(mixture: window, sources: &outputs, workspace: wienerWorkspace)
             scratch.give("residual", outputs.removeLast())
         }
