@@ -305,17 +305,27 @@ func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height h: Int, 
                             a, Int32(cin), kern.baseAddress, Int32(n), 0, taps, Int32(n))
                 for r in r0..<r1 {
                     addBias(upTo: 2 * r + 4)
-                    for c in 0..<w {
-                        let src = taps + ((r - r0) * w + c) * n
-                        for kh in 0..<5 {
-                            let oy = 2 * r + kh - 1
-                            if oy < 0 || oy >= oh { continue }
+                    // Kernel row by kernel row: each output pixel still receives its taps in input-pixel order.
+                    for kh in 0..<5 {
+                        let oy = 2 * r + kh - 1
+                        if oy < 0 || oy >= oh { continue }
+                        let outRow = output.baseAddress! + oy * ow * cout
+                        let tapRow = taps + (r - r0) * w * n + kh * 5 * cout
+                        for c in 0..<w {
+                            let src = tapRow + c * n
+                            let o = outRow + (2 * c - 1) * cout  // output pixel of kw = 0
+                            if c > 0 && 2 * c + 3 < ow {
+                                if cout == 1 {  // the last layer: 5 scalars, no inner loop
+                                    o[0] += src[0]; o[1] += src[1]; o[2] += src[2]; o[3] += src[3]; o[4] += src[4]
+                                } else {
+                                    for j in 0..<(5 * cout) { o[j] += src[j] }  // 5 neighbouring pixels: contiguous
+                                }
+                                continue
+                            }
                             for kw in 0..<5 {
                                 let ox = 2 * c + kw - 1
                                 if ox < 0 || ox >= ow { continue }
-                                let o = output.baseAddress! + (oy * ow + ox) * cout
-                                let s = src + (kh * 5 + kw) * cout
-                                if cout == 1 { o[0] += s[0] } else { for co in 0..<cout { o[co] += s[co] } }
+                                for co in 0..<cout { o[kw * cout + co] += src[kw * cout + co] }
                             }
                         }
                     }
