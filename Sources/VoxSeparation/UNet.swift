@@ -182,7 +182,7 @@ private func normalize(_ x: [Float], count: Int, norm: UNetWeights.Norm, leaky: 
 }
 
 /// Rows of a layer's output (or input, for the transposed convolution) per GEMM call. The GEMM's result and its packed
-/// operand should stay in the core's L2 cache (~1 MiB of floats here) for the passes that follow it (scatter,
+/// operand should stay in the core's L2 cache (2¹⁸ floats, 1 MiB, here) for the passes that follow it (scatter,
 /// bias, packing); but each call also repacks the kernel matrix, so a call covers at least ~512 pixels.
 func gemmChunkRows(rows: Int, width: Int, rowFloats: Int) -> Int {
     let cacheRows = (1 << 18) / max(1, rowFloats)
