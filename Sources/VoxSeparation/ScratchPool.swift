@@ -7,9 +7,11 @@
 final class ScratchPool {
     private var buffers: [String: [Float]] = [:]
 
-    /// A buffer of exactly `count` zeros (its storage reused when possible).
-    func take(_ key: String, count: Int) -> [Float] {
+    /// A buffer of exactly `count` elements, its storage reused when possible: zeros, or with `zeroed: false` (for
+    /// callers that overwrite every element) the buffer's old contents when its size is unchanged, saving a pass.
+    func take(_ key: String, count: Int, zeroed: Bool = true) -> [Float] {
         var b = buffers.removeValue(forKey: key) ?? []
+        if !zeroed && b.count == count { return b }
         b.removeAll(keepingCapacity: true)
         b.append(contentsOf: repeatElement(0, count: count))
         return b

@@ -36,6 +36,7 @@ public final class SeparationStream {
     /// `(channels, 2C, bins)` complex.
     private var overlapTail: [[Float]]? = nil
     private let wiener: WienerFilter?
+    private let wienerWorkspace = WienerFilter.Workspace()
     private let scratch = ScratchPool()
     /// The window whose masks are being estimated on another thread (at most one: the estimator is not reentrant).
     private var inFlight: (window: PendingWindow, masks: BackgroundResult<[[Float]]>)? = nil
@@ -146,13 +147,16 @@ public final class SeparationStream {
             T = min(T, max(q, (framesAnalysed - first + q - 1) / q * q))
         }
         // Assemble T frames; frames before 0 or past the end are zero.
-        var data = scratch.take("window\(k % 2)", count: channelCount * T * rowFloats)
+        var data = scratch.take("window\(k % 2)", count: channelCount * T * rowFloats, zeroed: false)
         data.withUnsafeMutableBufferPointer { d in
             for c in 0..<channelCount {
                 frameBuffer[c].withUnsafeBufferPointer { f in
                     for t in 0..<T {
                         let a = first + t
-                        guard a >= bufferStart && a < framesAnalysed else { continue }
+                        guard a >= bufferStart && a < framesAnalysed else {
+                            (d.baseAddress! + (c * T + t) * rowFloats).update(repeating: 0, count: rowFloats)
+                            continue
+                        }
                         (d.baseAddress! + (c * T + t) * rowFloats).update(from: f.baseAddress! + (a - bufferStart) * rowFloats, count: rowFloats)
                     }
                 }
@@ -178,7 +182,7 @@ public final class SeparationStream {
         // Complex spectrogram of every non-last stem over the window: masked mixture, optionally Wiener-refined.
         var outputs = [[Float]]()
         for (s, m) in masks.enumerated() {
-            var y = scratch.take("output\(s)", count: m.count * 2)
+            var y = scratch.take("output\(s)", count: m.count * 2, zeroed: false)  // all written
             y.withUnsafeMutableBufferPointer { yp in
                 window.data.withUnsafeBufferPointer { d in
                     m.withUnsafeBufferPointer { mp in
@@ -190,13 +194,14 @@ public final class SeparationStream {
         }
         if let wiener {
             // The filter models every stem, the residual one included.
-            var residual = scratch.take("residual", count: window.data.count)
+            var residual = scratch.take("residual", count: window.data.count, zeroed: false)
             residual.withUnsafeMutableBufferPointer { r in
                 window.data.withUnsafeBufferPointer { d in for i in 0..<d.count { r[i] = d[i] } }
                 for y in outputs { y.withUnsafeBufferPointer { yp in for i in 0..<yp.count { r[i] -= yp[i] } } }
             }
             outputs.append(residual)
-            wiener.refine(mixture: window, sources: &outputs)
+            residual = []  // `outputs` must hold the only reference, or the filter's first write copies it
+            wiener.refine(mixture: window, sources: &outputs, workspace: wienerWorkspace)
             scratch.give("residual", outputs.removeLast())
         }
         let planeFloats = T * rowFloats
@@ -216,25 +221,32 @@ public final class SeparationStream {
         // Keep this window's last 2C frames for the next one; emit the rest (all of it if this is the last window).
         let emitWindowFrames = final && first + T >= framesAnalysed ? T : T - 2 * C
         if C > 0 && T >= 2 * C {
-            overlapTail = outputs.map { y in
-                var tail = [Float](repeating: 0, count: channelCount * 2 * C * rowFloats)
+            // Overwrites the previous tails (already cross-faded in above) in place: no fresh pages per window.
+            var tails = overlapTail ?? []
+            overlapTail = nil
+            let tailFloats = 2 * C * rowFloats
+            for (s, y) in outputs.enumerated() {
+                if s == tails.count { tails.append([]) }
+                if tails[s].count != channelCount * tailFloats { tails[s] = [Float](repeating: 0, count: channelCount * tailFloats) }
                 for c in 0..<channelCount {
                     let src = c * planeFloats + (T - 2 * C) * rowFloats
-                    tail.replaceSubrange((c * 2 * C * rowFloats)..<((c + 1) * 2 * C * rowFloats), with: y[src..<(src + 2 * C * rowFloats)])
+                    tails[s].replaceSubrange((c * tailFloats)..<((c + 1) * tailFloats), with: y[src..<(src + tailFloats)])
                 }
-                return tail
             }
+            overlapTail = tails
         }
         let lo = max(0, first), hi = min(framesAnalysed, first + emitWindowFrames)
         let count = max(0, hi - lo)
         for (s, y) in outputs.enumerated() {
             var part = ComplexSpectrogram(configuration: cfg, channelCount: channelCount, frameCount: count,
-                                          sampleRate: Double(estimator.sampleRate))
+                                          sampleRate: Double(estimator.sampleRate),
+                                          data: scratch.take("part\(s)", count: channelCount * count * rowFloats, zeroed: false))
             for c in 0..<channelCount {
                 let src = c * planeFloats + (lo - first) * rowFloats
                 part.data.replaceSubrange((c * count * rowFloats)..<((c + 1) * count * rowFloats), with: y[src..<(src + count * rowFloats)])
             }
             deliver(istfts[s].push(part), stem: s, final: false)
+            scratch.give("part\(s)", part.data)
         }
         for (s, y) in outputs.enumerated() { scratch.give("output\(s)", y) }
         scratch.give("window\(pending.index % 2)", window.data)

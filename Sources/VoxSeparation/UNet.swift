@@ -122,7 +122,7 @@ func evaluateUNet(_ w: UNetWeights, input: UnsafeBufferPointer<Float>, height: I
         }
         h = oh; wd = ow
         // bn_i + LeakyReLU → input of conv i+1 (conv6's own norm feeds nothing).
-        if i < 5 { normalize(ws.convOut[i], count: h * wd * conv.outChannels, norm: w.norms[i], leaky: w.leakySlope, relu: false, into: &ws.act) }
+        if i < 5 { normalize(ws.convOut[i], count: h * wd * conv.outChannels, norm: w.norms[i], leaky: w.leakySlope, into: &ws.act) }
     }
     // Decoder: deconv1 reads conv6; deconv i+1 reads [conv_{6-i} | bn(up_i)].
     for i in 0..<6 {
@@ -135,21 +135,20 @@ func evaluateUNet(_ w: UNetWeights, input: UnsafeBufferPointer<Float>, height: I
         out.withUnsafeMutableBufferPointer { o in
             if i == 0 {
                 ws.convOut[5].withUnsafeBufferPointer { x in
-                    deconv2dStride2(parts: [(x, d.inChannels)], height: h, width: wd, deconv: d, output: o, scratch: &ws.columns)
+                    deconv2dStride2(parts: [(x, d.inChannels)], height: h, width: wd, deconv: d, norm: w.norms[6 + i],
+                                    output: o, scratch: &ws.columns)
                 }
             } else {
                 let skipChannels = d.inChannels / 2
                 ws.convOut[5 - i].withUnsafeBufferPointer { skip in
                     ws.decoded[previous].withUnsafeBufferPointer { prev in
                         deconv2dStride2(parts: [(skip, skipChannels), (prev, skipChannels)], height: h, width: wd,
-                                        deconv: d, output: o, scratch: &ws.columns)
+                                        deconv: d, norm: w.norms[6 + i], output: o, scratch: &ws.columns)
                     }
                 }
             }
-            h = oh; wd = ow
-            // ReLU, then bn_{7+i}, in place.
-            normalizeInPlace(o, count: h * wd * d.outChannels, norm: w.norms[6 + i])
         }
+        h = oh; wd = ow  // (deconv i applied ReLU, then bn_{7+i})
         ws.decoded[current] = out
     }
     // Mask: sigmoid(4×4 dilated conv of bn12) × input.
@@ -159,23 +158,9 @@ func evaluateUNet(_ w: UNetWeights, input: UnsafeBufferPointer<Float>, height: I
     }
 }
 
-/// Decoder order in place: `x = max(x, 0)·scale + shift` per channel.
-private func normalizeInPlace(_ x: UnsafeMutableBufferPointer<Float>, count: Int, norm: UNetWeights.Norm) {
-    let c = norm.scale.count
-    norm.scale.withUnsafeBufferPointer { s in
-        norm.shift.withUnsafeBufferPointer { b in
-            var i = 0
-            while i < count {
-                for k in 0..<c { x[i + k] = max(x[i + k], 0) * s[k] + b[k] }
-                i += c
-            }
-        }
-    }
-}
-
-/// `y = activation(x)·scale + shift` per channel; `relu` applies ReLU *before* the affine map (decoder order),
-/// otherwise LeakyReLU(`leaky`) is applied *after* it (encoder order).
-private func normalize(_ x: [Float], count: Int, norm: UNetWeights.Norm, leaky: Float, relu: Bool, into out: inout [Float]) {
+/// Encoder order: `y = LeakyReLU(x·scale + shift)` per channel. (The decoder's ReLU-then-affine order is fused into
+/// `deconv2dStride2`.)
+private func normalize(_ x: [Float], count: Int, norm: UNetWeights.Norm, leaky: Float, into out: inout [Float]) {
     let c = norm.scale.count
     UNetWorkspace.ensure(&out, count)
     out.withUnsafeMutableBufferPointer { y in
@@ -185,14 +170,8 @@ private func normalize(_ x: [Float], count: Int, norm: UNetWeights.Norm, leaky: 
                     var i = 0
                     while i < count {
                         for k in 0..<c {
-                            var v = xp[i + k]
-                            if relu {
-                                v = max(v, 0) * s[k] + b[k]
-                            } else {
-                                v = v * s[k] + b[k]
-                                v = v >= 0 ? v : v * leaky
-                            }
-                            y[i + k] = v
+                            let v = xp[i + k] * s[k] + b[k]
+                            y[i + k] = v >= 0 ? v : v * leaky
                         }
                         i += c
                     }
@@ -202,34 +181,48 @@ private func normalize(_ x: [Float], count: Int, norm: UNetWeights.Norm, leaky: 
     }
 }
 
+/// Rows of a layer's output (or input, for the transposed convolution) per GEMM call. The GEMM's result and its packed
+/// operand should stay in the core's L2 cache (2¹⁸ floats, 1 MiB, here) for the passes that follow it (scatter,
+/// bias, packing); but each call also repacks the kernel matrix, so a call covers at least ~512 pixels.
+func gemmChunkRows(rows: Int, width: Int, rowFloats: Int) -> Int {
+    let cacheRows = (1 << 18) / max(1, rowFloats)
+    let packingRows = (512 + width - 1) / max(1, width)
+    return max(1, min(rows, max(cacheRows, packingRows)))
+}
+
 /// 5×5, stride 2, TF "same" padding (1 before, 2 after): output (H/2, W/2, Cout). im2col in row chunks + sgemm.
 func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, conv: UNetWeights.Conv,
                            output: UnsafeMutableBufferPointer<Float>, scratch: inout [Float]) {
     let oh = h / 2, ow = w / 2, cin = conv.inChannels, cout = conv.outChannels
     let k = 25 * cin
-    let rowsPerChunk = max(1, min(oh, (1 << 22) / max(1, ow * k)))
+    let rowsPerChunk = gemmChunkRows(rows: oh, width: ow, rowFloats: ow * k)
     UNetWorkspace.ensure(&scratch, rowsPerChunk * ow * k)
     scratch.withUnsafeMutableBufferPointer { col in
         conv.kernel.withUnsafeBufferPointer { kern in
             var r0 = 0
             while r0 < oh {
                 let r1 = min(oh, r0 + rowsPerChunk)
-                // Gather patches: col[(r·ow + c), (kh·5 + kw)·cin + ci].
+                // Gather patches: col[(r·ow + c), (kh·5 + kw)·cin + ci]. The 5 taps of a kernel row are 5 neighbouring
+                // input pixels, contiguous in both the input and the patch: one copy of 5·cin floats when all are inside.
                 for r in r0..<r1 {
                     for c in 0..<ow {
                         let dst = col.baseAddress! + ((r - r0) * ow + c) * k
                         for kh in 0..<5 {
                             let iy = 2 * r + kh - 1
-                            for kw in 0..<5 {
-                                let ix = 2 * c + kw - 1
-                                let d = dst + (kh * 5 + kw) * cin
-                                if iy < 0 || iy >= h || ix < 0 || ix >= w {
-                                    for ci in 0..<cin { d[ci] = 0 }
-                                } else if cin <= 8 {
-                                    let src = x.baseAddress! + (iy * w + ix) * cin
-                                    for ci in 0..<cin { d[ci] = src[ci] }  // a call to memcpy costs more than 2 floats
-                                } else {
-                                    d.update(from: x.baseAddress! + (iy * w + ix) * cin, count: cin)
+                            let rowDst = dst + kh * 5 * cin
+                            if iy < 0 || iy >= h {
+                                rowDst.update(repeating: 0, count: 5 * cin)
+                            } else if 2 * c - 1 >= 0 && 2 * c + 3 < w {
+                                rowDst.update(from: x.baseAddress! + (iy * w + 2 * c - 1) * cin, count: 5 * cin)
+                            } else {
+                                for kw in 0..<5 {
+                                    let ix = 2 * c + kw - 1
+                                    let d = rowDst + kw * cin
+                                    if ix < 0 || ix >= w {
+                                        d.update(repeating: 0, count: cin)
+                                    } else {
+                                        d.update(from: x.baseAddress! + (iy * w + ix) * cin, count: cin)
+                                    }
                                 }
                             }
                         }
@@ -247,50 +240,102 @@ func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int,
     }
 }
 
-/// 5×5, stride 2 transposed convolution, TF "same": output (2H, 2W, Cout), `out[2i+kh−1, 2j+kw−1] += x[i, j]·k[kh, kw]`.
-/// The input may be the channel-concatenation of several parts (each [H, W, C_p]); each part is one GEMM into
-/// the per-pixel tap matrix, then taps are scattered into the output.
+/// 5×5, stride 2 transposed convolution, TF "same": output (2H, 2W, Cout), `out[2i+kh−1, 2j+kw−1] += x[i, j]·k[kh, kw]`,
+/// plus bias, then (when `norm` is given) ReLU and the batch norm's affine map.
+///
+/// The input may be the channel-concatenation of several parts (each [H, W, C_p]); each part is one GEMM into the
+/// per-pixel tap matrix, then taps are scattered into the output. Input row r touches output rows 2r−1…2r+3, so
+/// output rows get their bias just before input row r first touches them and are normalised as soon as row r has
+/// completed them, while they are still in cache (no separate bias and normalisation passes over the output).
 func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height h: Int, width w: Int,
-                             deconv d: UNetWeights.Deconv, output: UnsafeMutableBufferPointer<Float>, scratch: inout [Float]) {
+                     deconv d: UNetWeights.Deconv, norm: UNetWeights.Norm? = nil,
+                     output: UnsafeMutableBufferPointer<Float>, scratch: inout [Float]) {
     let oh = 2 * h, ow = 2 * w, cout = d.outChannels
     let n = 25 * cout
-    // Bias.
-    for p in 0..<(oh * ow) { (output.baseAddress! + p * cout).update(from: d.bias, count: cout) }
-    let rowsPerChunk = max(1, min(h, (1 << 22) / max(1, w * n)))
-    UNetWorkspace.ensure(&scratch, rowsPerChunk * w * n)
-    scratch.withUnsafeMutableBufferPointer { taps in
+    let rowFloats = ow * cout
+    var biased = 0, finished = 0  // output rows 0..<biased hold the bias (or more); 0..<finished are final
+    func addBias(upTo end: Int) {
+        let base = output.baseAddress!
+        while biased < min(end, oh) {
+            for p in 0..<ow { (base + (biased * ow + p) * cout).update(from: d.bias, count: cout) }
+            biased += 1
+        }
+    }
+    func finish(upTo end: Int) {
+        let stop = min(end, oh)
+        guard let norm, finished < stop else { finished = max(finished, stop); return }
+        norm.scale.withUnsafeBufferPointer { sc in
+            norm.shift.withUnsafeBufferPointer { sh in
+                let x = output.baseAddress! + finished * rowFloats
+                var i = 0
+                while i < (stop - finished) * rowFloats {
+                    for k in 0..<cout { x[i + k] = max(x[i + k], 0) * sc[k] + sh[k] }
+                    i += cout
+                }
+            }
+        }
+        finished = stop
+    }
+    let cin = parts.reduce(0) { $0 + $1.1 }
+    let rowsPerChunk = gemmChunkRows(rows: h, width: w, rowFloats: w * n)
+    // Scratch: the chunk's taps, then (for several parts) the chunk's input rows with the parts side by side, so that
+    // one GEMM over all input channels fills the taps (one pass over them instead of one per part).
+    let tapFloats = rowsPerChunk * w * n
+    UNetWorkspace.ensure(&scratch, tapFloats + (parts.count > 1 ? rowsPerChunk * w * cin : 0))
+    scratch.withUnsafeMutableBufferPointer { buffer in
+        let taps = buffer.baseAddress!, joined = buffer.baseAddress! + tapFloats
         d.kernel.withUnsafeBufferPointer { kern in
             var r0 = 0
             while r0 < h {
                 let r1 = min(h, r0 + rowsPerChunk)
                 let m = (r1 - r0) * w
-                var channelOffset = 0
-                for (pi, (x, c)) in parts.enumerated() {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(c), 1,
-                                x.baseAddress! + r0 * w * c, Int32(c), kern.baseAddress! + channelOffset * n, Int32(n),
-                                pi == 0 ? 0 : 1, taps.baseAddress, Int32(n))
-                    channelOffset += c
+                let a: UnsafePointer<Float>
+                if parts.count == 1 {
+                    a = parts[0].0.baseAddress! + r0 * w * cin
+                } else {
+                    var channelOffset = 0
+                    for (x, c) in parts {
+                        let src = x.baseAddress! + r0 * w * c
+                        for p in 0..<m { (joined + p * cin + channelOffset).update(from: src + p * c, count: c) }
+                        channelOffset += c
+                    }
+                    a = UnsafePointer(joined)
                 }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(cin), 1,
+                            a, Int32(cin), kern.baseAddress, Int32(n), 0, taps, Int32(n))
                 for r in r0..<r1 {
-                    for c in 0..<w {
-                        let src = taps.baseAddress! + ((r - r0) * w + c) * n
-                        for kh in 0..<5 {
-                            let oy = 2 * r + kh - 1
-                            if oy < 0 || oy >= oh { continue }
+                    addBias(upTo: 2 * r + 4)
+                    // Kernel row by kernel row: each output pixel still receives its taps in input-pixel order.
+                    for kh in 0..<5 {
+                        let oy = 2 * r + kh - 1
+                        if oy < 0 || oy >= oh { continue }
+                        let outRow = output.baseAddress! + oy * ow * cout
+                        let tapRow = taps + (r - r0) * w * n + kh * 5 * cout
+                        for c in 0..<w {
+                            let src = tapRow + c * n
+                            let o = outRow + (2 * c - 1) * cout  // output pixel of kw = 0
+                            if c > 0 && 2 * c + 3 < ow {
+                                if cout == 1 {  // the last layer: 5 scalars, no inner loop
+                                    o[0] += src[0]; o[1] += src[1]; o[2] += src[2]; o[3] += src[3]; o[4] += src[4]
+                                } else {
+                                    for j in 0..<(5 * cout) { o[j] += src[j] }  // 5 neighbouring pixels: contiguous
+                                }
+                                continue
+                            }
                             for kw in 0..<5 {
                                 let ox = 2 * c + kw - 1
                                 if ox < 0 || ox >= ow { continue }
-                                let o = output.baseAddress! + (oy * ow + ox) * cout
-                                let s = src + (kh * 5 + kw) * cout
-                                if cout == 1 { o[0] += s[0] } else { for co in 0..<cout { o[co] += s[co] } }
+                                for co in 0..<cout { o[kw * cout + co] += src[kw * cout + co] }
                             }
                         }
                     }
+                    finish(upTo: 2 * r + 1)  // row 2r+1 still gets row r+1's kh = 0 taps
                 }
                 r0 = r1
             }
         }
     }
+    finish(upTo: oh)
 }
 
 /// 4×4 convolution with dilation 2 and TF "same" padding (3 before, 3 after) from 1 channel to `channels`,

@@ -28,28 +28,54 @@ public struct WienerFilter: Sendable {
     ///   - mixture: `(C, T, bins)` complex.
     ///   - sources: per stem (all stems, summing to the mixture), `(C, T, bins)` complex interleaved; updated in place.
     public func refine(mixture: ComplexSpectrogram, sources: inout [[Float]]) {
+        refine(mixture: mixture, sources: &sources, workspace: Workspace())
+    }
+
+    /// Buffers for `refine`, kept between calls by a caller that filters window after window: a window's power
+    /// spectra take tens of megabytes, and fresh pages cost more to fault in than the arithmetic on them.
+    final class Workspace {
+        /// Per source and bin: power spectral density `v`, then the spatial covariances `R`.
+        var v: [Float] = []
+        var R: [Float] = []
+    }
+
+    func refine(mixture: ComplexSpectrogram, sources: inout [[Float]], workspace: Workspace) {
         guard iterations > 0 else { return }
         let C = mixture.channelCount, T = mixture.frameCount, F = mixture.binCount
         // norbert scales the signals so that λ and ε mean the same whatever the level; scaling λ and ε by the
         // square of that factor instead is equivalent (v ∝ |y|², R is scale-free) and copies nothing.
         var peak: Float = 0
-        for v in mixture.data { peak = max(peak, abs(v)) }
+        mixture.data.withUnsafeBufferPointer { d in
+            // Eight running maxima, so the loop vectorises (a single one is a serial dependency).
+            var m = SIMD8<Float>()
+            var i = 0
+            while i + 8 <= d.count {
+                let v = UnsafeRawPointer(d.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
+                m = pointwiseMax(m, pointwiseMax(v, -v))
+                i += 8
+            }
+            peak = m.max()
+            while i < d.count { peak = max(peak, abs(d[i])); i += 1 }
+        }
         let scale = max(1, peak / 10)
         let power = scale * scale
         if C == 2 {
-            stereo(x: mixture.data, T: T, F: F, sources: &sources, lambda: regularization * power, eps: epsilon * power)
+            stereo(x: mixture.data, T: T, F: F, sources: &sources, lambda: regularization * power, eps: epsilon * power,
+                   v: &workspace.v, R: &workspace.R)
         } else {
             mono(x: mixture.data, C: C, T: T, F: F, sources: &sources, lambda: regularization * power)
         }
     }
 
     /// Full-rank 2×2 model. The M step runs one source per core, the E step splits frames between cores.
-    private func stereo(x: [Float], T: Int, F: Int, sources y: inout [[Float]], lambda: Float, eps: Float) {
+    private func stereo(x: [Float], T: Int, F: Int, sources y: inout [[Float]], lambda: Float, eps: Float,
+                        v: inout [Float], R: inout [Float]) {
         let S = y.count
         let plane = T * F  // complex values per channel
-        // v[s·plane + i]; R per source and bin: r11, r22, r12 (re, im) at [(s·F + f)·4 + k].
-        var v = [Float](repeating: 0, count: S * plane)
-        var R = [Float](repeating: 0, count: S * F * 4)
+        // v[s·plane + i]; R per source and bin: r11, r22, r12 (re, im) at [(s·F + f)·4 + k]. Both are written in full
+        // by every M step before the E step reads them, so reused buffers need no clearing.
+        if v.count != S * plane { v = [Float](repeating: 0, count: S * plane) }
+        if R.count != S * F * 4 { R = [Float](repeating: 0, count: S * F * 4) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var yPointers = [UnsafeMutablePointer<Float>]()
         for s in 0..<S { yPointers.append(y[s].withUnsafeMutableBufferPointer { $0.baseAddress! }) }

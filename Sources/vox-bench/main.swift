@@ -2,8 +2,9 @@
 //
 //   vox-bench stft [--seconds 180] [--channels 2] [--rate 44100] [--nfft 4096] [--hop 1024] [--repeat 3]
 //       STFT → iSTFT round trip of deterministic noise (periodic Hann, centred), best of --repeat; one JSON line.
-//   vox-bench unet [--window 512] [--scale 1]
-//       time of one U-Net window (both stems in parallel) of the installed spleeter-2stems model.
+//   vox-bench unet [--window 512] [--scale 1] [--repeat 3]
+//       time of one U-Net window (both stems in parallel) of the installed spleeter-2stems model: wall and process
+//       CPU seconds per repeat, then the least CPU time (the steadiest figure on a shared machine).
 //   vox-bench wiener
 //       time of one Wiener EM iteration on a 2048-frame stereo window.
 //   vox-bench offsets SONG [--window 2048] [--context 192 | --contexts] [--shift 320]
@@ -23,6 +24,13 @@ func option(_ name: String, _ fallback: Double) -> Double {
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+/// User + system CPU seconds of this process so far (all threads).
+func cpuSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+}
 
 func benchSTFT() throws {
     let seconds = option("seconds", 180), channels = Int(option("channels", 2)), rate = option("rate", 44100)
@@ -66,11 +74,15 @@ case "unet":
     let input = (0..<(est.segmentFrames * 1024 * 2)).map { _ in state ^= state << 13; state ^= state >> 7; state ^= state << 17; return Float(state >> 40) / 16_777_216 }
     let scale = Float(option("scale", 1))
     let scaled = input.map { $0 * scale }
-    for _ in 0..<3 {
-        let t0 = now()
+    var leastCPU = Double.infinity
+    for _ in 0..<Int(option("repeat", 3)) {
+        let t0 = now(), c0 = cpuSeconds()
         _ = est.estimates(scaled)
-        print("segment (2 stems in parallel): \(now() - t0) s")
+        let cpu = cpuSeconds() - c0
+        leastCPU = min(leastCPU, cpu)
+        print("segment (2 stems in parallel): \(now() - t0) s wall, \(cpu) s CPU")
     }
+    print("least CPU per segment: \(leastCPU) s")
 case "offsets":
     // SNR between the vocals of two runs whose window grids are shifted by --shift frames.
     let (m, path) = try ModelStore.load("spleeter-2stems")

@@ -190,6 +190,29 @@ final class UNetKernelTests: XCTestCase {
         } } }
     }
 
+    /// With a norm, the transposed convolution's output is ReLU then `x·scale + shift` of the plain result.
+    func testTransposedConvolutionAppliesReLUAndNorm() {
+        let h = 5, w = 3, c1 = 4, c2 = 4, cout = 3
+        let x1 = noise(h * w * c1, seed: 41), x2 = noise(h * w * c2, seed: 42)
+        let d = UNetWeights.Deconv(kernel: noise((c1 + c2) * 25 * cout, seed: 43), bias: noise(cout, seed: 44),
+                                   inChannels: c1 + c2, outChannels: cout)
+        let norm = UNetWeights.Norm(scale: noise(cout, seed: 45), shift: noise(cout, seed: 46))
+        var plain = [Float](repeating: .nan, count: 4 * h * w * cout), fused = plain
+        var scratch = [Float]()
+        x1.withUnsafeBufferPointer { p1 in x2.withUnsafeBufferPointer { p2 in
+            plain.withUnsafeMutableBufferPointer {
+                deconv2dStride2(parts: [(p1, c1), (p2, c2)], height: h, width: w, deconv: d, output: $0, scratch: &scratch)
+            }
+            fused.withUnsafeMutableBufferPointer {
+                deconv2dStride2(parts: [(p1, c1), (p2, c2)], height: h, width: w, deconv: d, norm: norm, output: $0,
+                                scratch: &scratch)
+            }
+        } }
+        for i in 0..<plain.count {
+            XCTAssertEqual(fused[i], max(plain[i], 0) * norm.scale[i % cout] + norm.shift[i % cout], accuracy: 1e-6)
+        }
+    }
+
     func testStride2TransposedConvolutionMatchesDefinition() {
         let h = 4, w = 6, c1 = 2, c2 = 3, cout = 2
         let cin = c1 + c2
