@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""watermark_bench.py --vox VOX --data SHARED_DATA --work DIR [--crops K] [--excerpts N] [--voices LIMIT]
+"""watermark_bench.py --vox VOX --data SHARED_DATA --work DIR [--crops K] [--excerpts N] [--voices LIMIT] [--mix-all]
 
 The watermark attack suite (run by tools/bench/watermark.sh with the eval venv's python):
  1. one test vocal per shared voice (voices/<set>/<speaker>, parallel/<voice>): its recordings joined with
@@ -8,7 +8,8 @@ The watermark attack suite (run by tools/bench/watermark.sh with the eval venv's
  2. `vox watermark embed` with a random payload; SNR (marked vs unmarked) and Resemblyzer similarity (the
     judge of ../shared/eval/spk_sim.py, in-process: preprocess_wav + embed_utterance, cosine);
  3. every attack of watermark_attacks.py (real ffmpeg/sox for loudness+limiter, resampling, dither, MP3, Vorbis),
-    mixing under the accompaniment of a shared song (rotating), K random 10 s crops;
+    mixing under the accompaniment of a shared song (rotating), K random 10 s crops; with --mix-all also under
+    every other accompaniment (voices x songs mixes);
  4. `vox watermark detect --json` on all of it: detection rate and payload decoding rate per attack;
  5. false alarms: every audio file in SHARED_DATA (unmarked) and N random 10 s excerpts of them.
 Prints tables; writes DIR/watermark_bench.json.
@@ -96,6 +97,8 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--attacks", help="only these attacks (comma-separated names of watermark_attacks.py)")
     ap.add_argument("--no-similarity", action="store_true", help="skip Resemblyzer (faster)")
+    ap.add_argument("--mix-all", action="store_true",
+                    help="also mix every vocal under every accompaniment (row 'mix6 (every acc.)', which includes mix6)")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     os.makedirs(args.work, exist_ok=True)
@@ -134,11 +137,23 @@ def main():
         for f in files:
             attack = os.path.splitext(os.path.basename(f))[0]
             attacked[f] = (name, "crop10" if attack.startswith("crop10") else attack, payload)
+        if args.mix_all and (args.attacks is None or "mix6" in args.attacks.split(",")):
+            # The same vocal under every other accompaniment too: 25 mixes are too few to tell 99 % from 96 %.
+            for j, acc in enumerate(accs):
+                if j == i % len(accs):
+                    continue
+                f = subprocess.run([sys.executable, attack_script, marked, os.path.join(outdir, f"acc{j}"),
+                                    "--accompaniment", acc, "--only", "mix6"],
+                                   check=True, capture_output=True, text=True).stdout.split()
+                attacked[f[0]] = (name, "mix6 (every acc.)", payload)
         print(f"  {name}: SNR {snr:.2f} dB, similarity {sim:.4f}, {len(files)} attacked copies", flush=True)
 
     results = detect(args.vox, list(attacked))
     table = {}
-    for f, (voice, attack, payload) in attacked.items():
+    rows = list(attacked.items())
+    if args.mix_all:  # the rotating mix6 copies belong to the every-accompaniment row too
+        rows += [(f, (v, "mix6 (every acc.)", p)) for f, (v, a, p) in attacked.items() if a == "mix6"]
+    for f, (voice, attack, payload) in rows:
         r = results.get(f, {"error": "no result"})
         t = table.setdefault(attack, {"n": 0, "detected": 0, "payload_ok": 0, "payload_wrong": 0, "scores": [], "missed": []})
         t["n"] += 1
@@ -149,7 +164,7 @@ def main():
         if r.get("payload") is not None:
             t["payload_ok" if r["payload"] == payload else "payload_wrong"] += 1
         t["scores"].append(r.get("score", float("nan")))
-    order = ["none (marked)", "mix6", "lufs14", "rs48k", "rs22k", "dither16", "mp3", "ogg", "crop10", "gain+10", "gain-10", "noise20"]
+    order = ["none (marked)", "mix6", "mix6 (every acc.)", "lufs14", "rs48k", "rs22k", "dither16", "mp3", "ogg", "crop10", "gain+10", "gain-10", "noise20"]
     print("\nattack            files  detected   rate    min score  median score  payload decoded (wrong)")
     for a in order + sorted(set(table) - set(order)):
         if a not in table:
