@@ -69,10 +69,10 @@ public struct WatermarkConfiguration: Equatable, Sendable {
     /// Analysis samples per time cell.
     var samplesPerCell: Int { framesPerCell * detectionHop }
 
-    /// The score above which a mark is reported: the Hoeffding bound `offsets · exp(−t²/2)` equals the
-    /// configured false-alarm probability (see `WatermarkDetection`).
+    /// The score above which a mark is reported: the smallest at which the proven bound over the block's grid
+    /// offsets (`FalseAlarmBound`) is at most the configured false-alarm probability (4.90 at 1e-4 and 64 offsets).
     public var threshold: Double {
-        (2 * log(Double(framesPerBlock) / falseAlarmProbability)).squareRoot()
+        FalseAlarmBound.threshold(falseAlarmProbability: falseAlarmProbability, offsets: framesPerBlock)
     }
 
     /// Checks the configuration and that audio at `sampleRate` can hold the band.

@@ -7,8 +7,9 @@ import VoxSpectral
 /// `score` is the normalised correlation `Σ pᵢZᵢ / √(Σ Zᵢ²)` of the keyed sync signs `pᵢ` with the detrended
 /// log-energies `Zᵢ` of the cells, folded over all repeats, at the best of the block's grid offsets. For unmarked
 /// audio the signs are independent fair coins whatever the audio is, so at one offset the score is a Rademacher
-/// sum: `P(score ≥ t) ≤ exp(−t²/2)` (Hoeffding 1963) exactly, with no model of the audio; over `offsets` grid
-/// offsets the union bound gives `falseAlarmProbability = min(1, offsets·exp(−score²/2))`.
+/// sum with unit weight norm, whose tail has proven bounds with no model of the audio (`FalseAlarmBound`:
+/// Hoeffding's `exp(−t²/2)` and Bentkus–Dzindzalieta's `3.178·P(N(0,1) ≥ t)`); over the grid offsets the union
+/// bound gives `falseAlarmProbability = min(1, offsets·min(both))`.
 public struct WatermarkDetection: Equatable, Sendable, Encodable {
     /// True when `score ≥ threshold`.
     public var present: Bool
@@ -231,9 +232,9 @@ public final class WatermarkDetector {
         }
         // Frame t starts at t·hop; the block's first cell holds the centres of frames o+1 … (see Watermarker).
         let gridOffset = Double(((best.offset + 1) % period) * cfg.detectionHop) / cfg.analysisRate
-        let bound = min(1, Double(period) * exp(-best.score * max(best.score, 0) / 2))
+        let bound = FalseAlarmBound.probability(score: best.score, offsets: period)
         return WatermarkDetection(present: present, score: best.score.isFinite ? best.score : 0, threshold: threshold,
-                                  falseAlarmProbability: best.score > 0 ? bound : 1, payload: payload,
+                                  falseAlarmProbability: best.score.isFinite ? bound : 1, payload: payload,
                                   analysedSeconds: seconds, gridOffsetSeconds: gridOffset, keyID: key.id)
     }
 }
