@@ -34,8 +34,15 @@ public struct WatermarkConfiguration: Equatable, Sendable {
     /// 97.5 % with 0.5, 98 % with 0.65, 99 % with 0.75; detection is what a provenance check needs first.
     public var syncFraction = 0.75
     /// Target ratio of host to watermark energy, per analysis frame below 8 kHz, in dB (default 33). The cap
-    /// below and the host's energy above 8 kHz make the measured SNR of a marked file 1–4 dB higher (≥ 35 dB).
+    /// below, the synthesis and the host's energy above 8 kHz make most marked music 1–4 dB higher; a dense
+    /// spectrum (pink noise) measured 34.6 dB, hence the guard below.
     public var targetSNRDB: Double = 33
+    /// SNR the embedder guarantees in every `snrGuardSeconds` window of the output, in dB (default 35): where the
+    /// mark would exceed it, it is scaled down, so a marked file's SNR is at least this by construction.
+    public var minimumSNRDB: Double = 35
+    /// Length of the SNR guard's windows, in seconds (default 0.25: local enough that a quiet passage after a
+    /// loud one keeps its own SNR, long enough that a window holds several 32 ms cells).
+    public var snrGuardSeconds: Double = 0.25
     /// How the mark's relative strength follows a cell's energy within a frame: `α ∝ (E/Ē)^−γ` (default 0.5:
     /// the same mark energy in every cell of a frame, a flat mark spectrum under the host's). Measured: twice the
     /// score of γ = 0 (the same relative change everywhere) at the same SNR; γ = 1 loses the mark under mixing.
@@ -88,6 +95,7 @@ public struct WatermarkConfiguration: Equatable, Sendable {
               framesPerCell > 0, binsPerCell > 0, cellsPerBlock > 1, syncFraction > 0, syncFraction < 1,
               lowFrequencyHz > 0, highFrequencyHz < analysisRate / 2, lowFrequencyHz < highFrequencyHz,
               maximumRelativeGain > 0, maximumRelativeGain < 1, falseAlarmProbability > 0, falseAlarmProbability < 1,
+              snrGuardSeconds > 0, minimumSNRDB.isFinite,
               detrendFrames > 0, detrendCells > 0
         else { throw AudioError(.invalidArgument, "invalid watermark configuration") }
         let payloadCells = Int(Double(cellsPerBlock * frequencyCells) * (1 - syncFraction))
