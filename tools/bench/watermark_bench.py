@@ -219,8 +219,17 @@ def main():
 
     # False alarms: every unmarked audio file, then random 10 s excerpts (16-bit FLAC, native rate, mono mix kept
     # as is: excerpts keep the file's channels).
-    if args.excerpts == 0:
-        return
+    fa = {}
+    if args.excerpts > 0:
+        fa = false_alarms(args, rng)
+    print(f"bench time {time.time() - t0:.0f} s")
+    for t in table.values():
+        t["scores"] = [round(s, 2) for s in t["scores"]]
+    json.dump({"attacks": table, "voices": per_voice, "false_alarms": fa}, open(os.path.join(args.work, "watermark_bench.json"), "w"), indent=1)
+
+
+def false_alarms(args, rng):
+    """Detection on every unmarked file of the shared data and on random 10 s excerpts; prints and returns the rates."""
     unmarked = sorted(f for f in glob.glob(os.path.join(args.data, "**", "*"), recursive=True) if f.endswith(AUDIO))
     whole = detect(args.vox, unmarked)
     long_files = [f for f in unmarked if sf.info(f).duration >= 10.5]
@@ -253,10 +262,7 @@ def main():
     total = sum(v["analysed"] for v in fa.values())
     alarms = sum(v["false_alarms"] for v in fa.values())
     print(f"false-alarm rate: {alarms}/{total} = {alarms / total:.2e} (rule of three: < {3 / total:.1e} at 95 % when 0)")
-    print(f"bench time {time.time() - t0:.0f} s")
-    for t in table.values():
-        t["scores"] = [round(s, 2) for s in t["scores"]]
-    json.dump({"attacks": table, "voices": per_voice, "false_alarms": fa}, open(os.path.join(args.work, "watermark_bench.json"), "w"), indent=1)
+    return fa
 
 
 if __name__ == "__main__":
