@@ -28,22 +28,39 @@ public struct WatermarkConfiguration: Equatable, Sendable {
     public var highFrequencyHz: Double = 7000
     /// Time cells per repeated block (default 32: a 1.024 s block, so any 10 s holds nine whole repeats).
     public var cellsPerBlock = 32
-    /// Share of cells that carry the key-only sync pattern used for detection (default 0.5); the rest carry the
-    /// coded payload.
-    public var syncFraction = 0.5
+    /// Share of cells that carry the key-only sync pattern used for detection (default 0.75); the rest carry the
+    /// coded payload. The detection score grows with the square root of the sync cells, the payload's margin with
+    /// the payload cells. Measured on 200 mixes (vocal 6 dB under an accompaniment, the other defaults): detected in
+    /// 97.5 % with 0.5, 98 % with 0.65, 99 % with 0.75; detection is what a provenance check needs first.
+    public var syncFraction = 0.75
     /// Target ratio of host to watermark energy, per analysis frame below 8 kHz, in dB (default 33). The cap
-    /// below and the host's energy above 8 kHz make the measured SNR of a marked file 1–4 dB higher (≥ 35 dB).
+    /// below, the synthesis and the host's energy above 8 kHz make most marked music 1–4 dB higher; a dense
+    /// spectrum (pink noise) measured 34.6 dB, hence the guard below.
     public var targetSNRDB: Double = 33
+    /// SNR the embedder guarantees in every `snrGuardSeconds` window of the output, in dB (default 35): where the
+    /// mark would exceed it, it is scaled down, so a marked file's SNR is at least this by construction.
+    public var minimumSNRDB: Double = 35
+    /// Length of the SNR guard's windows, in seconds (default 0.25: local enough that a quiet passage after a
+    /// loud one keeps its own SNR, long enough that a window holds several 32 ms cells).
+    public var snrGuardSeconds: Double = 0.25
     /// How the mark's relative strength follows a cell's energy within a frame: `α ∝ (E/Ē)^−γ` (default 0.5:
     /// the same mark energy in every cell of a frame, a flat mark spectrum under the host's). Measured: twice the
     /// score of γ = 0 (the same relative change everywhere) at the same SNR; γ = 1 loses the mark under mixing.
     public var energyExponent: Double = 0.5
-    /// Largest relative magnitude change of a cell (default 0.7: quiet cells between harmonics).
-    public var maximumRelativeGain: Double = 0.7
+    /// Largest relative magnitude change of a cell (default 0.9: quiet cells between harmonics). The mark under an
+    /// accompaniment lives mostly in these cells (a large change in log energy), so a tight cap wastes them:
+    /// measured at the same file SNR, 0.7 detects 96 % of 200 mixes, 0.9 97.5 %, 0.97 97.5 %.
+    public var maximumRelativeGain: Double = 0.9
     /// Per-file false-alarm probability the default threshold guarantees (default 1e-4, a bound for any audio).
     public var falseAlarmProbability: Double = 1e-4
-    /// Detector: half-width of the moving average removed along time, in frames (default 6).
-    public var detrendFrames = 6
+    /// Detector: half-width of the moving average removed along time, in frames (default 4, ±64 ms). Measured on
+    /// 200 mixes (25 voices × 8 accompaniments, vocal RMS 6 dB under the accompaniment's), with each frame's band
+    /// mean removed: ±2 frames detect 91 %, ±3 94 %, ±4 94.5 %, ±6 91.5 %, ±10 85.5 % (a short window follows the
+    /// accompaniment's level changes; too short a one removes the 2-frame cells themselves).
+    public var detrendFrames = 4
+    /// Detector: half-width of the moving average removed along frequency, in cells (default 12, ±750 Hz). On the
+    /// same mixes with ±4 frames: ±8 cells 95.5 %, ±12 96 %, ±16 95.5 %, the whole band's mean 94.5 %.
+    public var detrendCells = 12
 
     public init() {}
 
@@ -59,10 +76,10 @@ public struct WatermarkConfiguration: Equatable, Sendable {
     /// Analysis samples per time cell.
     var samplesPerCell: Int { framesPerCell * detectionHop }
 
-    /// The score above which a mark is reported: the Hoeffding bound `offsets · exp(−t²/2)` equals the
-    /// configured false-alarm probability (see `WatermarkDetection`).
+    /// The score above which a mark is reported: the smallest at which the proven bound over the block's grid
+    /// offsets (`FalseAlarmBound`) is at most the configured false-alarm probability (4.90 at 1e-4 and 64 offsets).
     public var threshold: Double {
-        (2 * log(Double(framesPerBlock) / falseAlarmProbability)).squareRoot()
+        FalseAlarmBound.threshold(falseAlarmProbability: falseAlarmProbability, offsets: framesPerBlock)
     }
 
     /// Checks the configuration and that audio at `sampleRate` can hold the band.
@@ -77,7 +94,9 @@ public struct WatermarkConfiguration: Equatable, Sendable {
         guard fftSize >= 64, detectionHop > 0, embeddingHop > 0, detectionHop % embeddingHop == 0,
               framesPerCell > 0, binsPerCell > 0, cellsPerBlock > 1, syncFraction > 0, syncFraction < 1,
               lowFrequencyHz > 0, highFrequencyHz < analysisRate / 2, lowFrequencyHz < highFrequencyHz,
-              maximumRelativeGain > 0, maximumRelativeGain < 1, falseAlarmProbability > 0, falseAlarmProbability < 1
+              maximumRelativeGain > 0, maximumRelativeGain < 1, falseAlarmProbability > 0, falseAlarmProbability < 1,
+              snrGuardSeconds > 0, minimumSNRDB.isFinite,
+              detrendFrames > 0, detrendCells > 0
         else { throw AudioError(.invalidArgument, "invalid watermark configuration") }
         let payloadCells = Int(Double(cellsPerBlock * frequencyCells) * (1 - syncFraction))
         guard payloadCells >= PayloadCode.codedBits else {

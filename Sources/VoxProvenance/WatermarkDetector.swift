@@ -7,8 +7,9 @@ import VoxSpectral
 /// `score` is the normalised correlation `Σ pᵢZᵢ / √(Σ Zᵢ²)` of the keyed sync signs `pᵢ` with the detrended
 /// log-energies `Zᵢ` of the cells, folded over all repeats, at the best of the block's grid offsets. For unmarked
 /// audio the signs are independent fair coins whatever the audio is, so at one offset the score is a Rademacher
-/// sum: `P(score ≥ t) ≤ exp(−t²/2)` (Hoeffding 1963) exactly, with no model of the audio; over `offsets` grid
-/// offsets the union bound gives `falseAlarmProbability = min(1, offsets·exp(−score²/2))`.
+/// sum with unit weight norm, whose tail has proven bounds with no model of the audio (`FalseAlarmBound`:
+/// Hoeffding's `exp(−t²/2)` and Bentkus–Dzindzalieta's `3.178·P(N(0,1) ≥ t)`); over the grid offsets the union
+/// bound gives `falseAlarmProbability = min(1, offsets·min(both))`.
 public struct WatermarkDetection: Equatable, Sendable, Encodable {
     /// True when `score ≥ threshold`.
     public var present: Bool
@@ -32,9 +33,10 @@ public struct WatermarkDetection: Equatable, Sendable, Encodable {
 /// Finds the watermark of a key in audio of any rate and channel count, and decodes its payload.
 ///
 /// The audio is resampled to the analysis rate; each 16 ms frame gives the energy of every frequency cell, summed
-/// over channels. Log-energies minus their moving average over ±6 frames (the host's slow envelope) and minus the
-/// frame's mean over the band (broadband events: drum hits, limiter gain) are summed per grid position modulo the
-/// block, for every offset of the block grid, and correlated with the keyed signs. Gain, resampling, lossy codecs,
+/// over channels. Log-energies minus their moving average over ±4 frames (the host's slow envelope) and then minus
+/// their moving average over ±12 frequency cells (the host's spectral envelope: broadband events such as drum hits
+/// and limiter gain, but also an accompaniment's notes) are summed per grid position modulo the block, for every
+/// offset of the block grid, and correlated with the keyed signs. Gain, resampling, lossy codecs,
 /// noise and mixing leave the sign pattern of the log-energies in place; crops only change the grid offset.
 ///
 /// Stream with `push(_:)` and `finish()`; memory is 104 floats per 16 ms frame (about 26 KB per second of audio).
@@ -142,7 +144,8 @@ public final class WatermarkDetector {
 
     /// Detrended log-energies, one row of `frequencyCells` per frame.
     private func detrended() -> [Float] {
-        let k = configuration.frequencyCells, n = frames, w = configuration.detrendFrames
+        let cfg = configuration
+        let k = cfg.frequencyCells, n = frames
         var z = [Float](repeating: 0, count: n * k)
         // A floor 40 dB under each cell's mean energy keeps digital silence and codec holes from dominating.
         var floor = [Float](repeating: 0, count: k)
@@ -153,28 +156,32 @@ public final class WatermarkDetector {
                 for i in 0..<(n * k) { zp[i] = log(e[i] + floor[i % k]) }
             }
         }
-        // Remove the moving average along time (running sums per cell), then each frame's mean over the band.
-        var out = [Float](repeating: 0, count: n * k)
-        z.withUnsafeBufferPointer { zp in
-            out.withUnsafeMutableBufferPointer { op in
-                for c in 0..<k {
-                    var sum: Double = 0
-                    var lo = 0, hi = 0  // window [lo, hi)
-                    for t in 0..<n {
-                        while hi < min(n, t + w + 1) { sum += Double(zp[hi * k + c]); hi += 1 }
-                        while lo < t - w { sum -= Double(zp[lo * k + c]); lo += 1 }
-                        op[t * k + c] = zp[t * k + c] - Float(sum / Double(hi - lo))
-                    }
-                }
-                for t in 0..<n {
-                    var m: Float = 0
-                    for c in 0..<k { m += op[t * k + c] }
-                    m /= Float(k)
-                    for c in 0..<k { op[t * k + c] -= m }
+        // The host's slow envelope: each cell's moving average along time. Then its spectral envelope: each frame's
+        // moving average along frequency (the whole band's mean only removes broadband events; the local one also
+        // removes an accompaniment's notes and formants, which vary on a coarser scale than the 62.5 Hz cells).
+        Self.removeMovingAverage(&z, lines: k, lineStride: 1, length: n, stride: k, halfWidth: cfg.detrendFrames)
+        Self.removeMovingAverage(&z, lines: n, lineStride: k, length: k, stride: 1, halfWidth: cfg.detrendCells)
+        return z
+    }
+
+    /// Subtracts from each of `lines` sequences (element `j` of line `l` at `l·lineStride + j·stride`) its centred
+    /// moving average over ±`halfWidth` elements, the window truncated at the ends.
+    static func removeMovingAverage(_ x: inout [Float], lines: Int, lineStride: Int, length: Int, stride: Int,
+                                    halfWidth w: Int) {
+        var line = [Float](repeating: 0, count: length)
+        x.withUnsafeMutableBufferPointer { xp in
+            for l in 0..<lines {
+                let base = l * lineStride
+                for j in 0..<length { line[j] = xp[base + j * stride] }
+                var sum: Double = 0
+                var lo = 0, hi = 0  // window [lo, hi)
+                for j in 0..<length {
+                    while hi < min(length, j + w + 1) { sum += Double(line[hi]); hi += 1 }
+                    while lo < j - w { sum -= Double(line[lo]); lo += 1 }
+                    xp[base + j * stride] = line[j] - Float(sum / Double(hi - lo))
                 }
             }
         }
-        return out
     }
 
     private func decide(seconds: Double) -> WatermarkDetection {
@@ -225,9 +232,9 @@ public final class WatermarkDetector {
         }
         // Frame t starts at t·hop; the block's first cell holds the centres of frames o+1 … (see Watermarker).
         let gridOffset = Double(((best.offset + 1) % period) * cfg.detectionHop) / cfg.analysisRate
-        let bound = min(1, Double(period) * exp(-best.score * max(best.score, 0) / 2))
+        let bound = FalseAlarmBound.probability(score: best.score, offsets: period)
         return WatermarkDetection(present: present, score: best.score.isFinite ? best.score : 0, threshold: threshold,
-                                  falseAlarmProbability: best.score > 0 ? bound : 1, payload: payload,
+                                  falseAlarmProbability: best.score.isFinite ? bound : 1, payload: payload,
                                   analysedSeconds: seconds, gridOffsetSeconds: gridOffset, keyID: key.id)
     }
 }

@@ -10,7 +10,8 @@ import VoxSpectral
 /// `X` the host's own coefficient: multiplying magnitudes by `1 ± α` hides the mark under the signal (no energy
 /// where the host is silent) and keeps the phase. Within a frame `α ∝ E^−½` per cell (equal mark energy per cell),
 /// scaled so that the frame's host-to-mark energy ratio is `targetSNRDB` (capped at `maximumRelativeGain`). The mark, band-limited below 8 kHz, is resampled back
-/// to the host's rate and added: the host above the band and all its other detail are untouched. The pattern
+/// to the host's rate and added, scaled down where needed so that every `snrGuardSeconds` window keeps
+/// `minimumSNRDB`: the host above the band and all its other detail are untouched. The pattern
 /// repeats every block (1.024 s) on an absolute time grid, so any excerpt holds whole repeats.
 ///
 /// Stream with `push(_:)` / `finish()` (bounded memory, any block sizes, the same result as `embed(_:)`).
@@ -28,6 +29,10 @@ public final class Watermarker {
     private let synthesis: StreamingISTFT
     /// Host samples waiting for their watermark samples.
     private var pending: [[Float]]
+    /// Watermark samples waiting for a whole SNR-guard window of host samples.
+    private var pendingMark: [[Float]]
+    /// Samples per SNR-guard window at the file's rate.
+    private let guardWindow: Int
     private var analysisFrames = 0
     private var finished = false
 
@@ -56,6 +61,8 @@ public final class Watermarker {
         analysis = StreamingSTFT(configuration: stft, channelCount: channelCount, sampleRate: rate, measure: false)
         synthesis = StreamingISTFT(configuration: stft, channelCount: channelCount, sampleRate: rate, measure: false)
         pending = Array(repeating: [], count: channelCount)
+        pendingMark = pending
+        guardWindow = max(1, Int((configuration.snrGuardSeconds * sampleRate).rounded()))
     }
 
     /// Marks a whole buffer.
@@ -109,21 +116,39 @@ public final class Watermarker {
         return emit(up, final: true)
     }
 
-    /// Adds `mark` to the oldest pending host samples and returns them. At the end the mark is cut or padded with
-    /// zeros to the host's length (the round trip through two resamplers may differ by a frame).
+    /// Adds `mark` to the oldest pending host samples and returns them, a whole number of SNR-guard windows at a
+    /// time (at the end: everything, the mark cut or padded with zeros to the host's length, since the round trip
+    /// through two resamplers may differ by a frame).
+    ///
+    /// The guard: in each window of `snrGuardSeconds` on the file's absolute sample grid, the mark is scaled down
+    /// where its energy exceeds the host's divided by `minimumSNRDB`, so every window, and hence the whole file,
+    /// has at least that SNR whatever the host (a dense spectrum takes the full per-frame target; the cap and the
+    /// synthesis leave most music 1–3 dB above it, and the guard then changes nothing).
     private func emit(_ mark: AudioBuffer, final: Bool) -> AudioBuffer {
-        let n = final ? pending[0].count : min(mark.frameCount, pending[0].count)
-        var out = [[Float]]()
-        for c in 0..<channelCount {
-            var y = Array(pending[c][0..<n])
-            let m = min(n, mark.frameCount)
-            y.withUnsafeMutableBufferPointer { yp in
-                mark.channels[c].withUnsafeBufferPointer { wp in
-                    for i in 0..<m { yp[i] += wp[i] }
+        for c in 0..<channelCount { pendingMark[c].append(contentsOf: mark.channels[c]) }
+        let ready = min(pendingMark[0].count, pending[0].count)
+        let n = final ? pending[0].count : ready - ready % guardWindow
+        let limit = pow(10, -configuration.minimumSNRDB / 10)
+        var out = (0..<channelCount).map { c in Array(pending[c][0..<n]) }
+        var start = 0
+        while start < n {
+            let end = min(n, start + guardWindow)
+            var hostEnergy = 0.0, markEnergy = 0.0
+            for c in 0..<channelCount {
+                for i in start..<end {
+                    hostEnergy += Double(out[c][i]) * Double(out[c][i])
+                    if i < pendingMark[c].count { markEnergy += Double(pendingMark[c][i]) * Double(pendingMark[c][i]) }
                 }
             }
-            out.append(y)
+            let gain = markEnergy > limit * hostEnergy ? Float((limit * hostEnergy / markEnergy).squareRoot()) : 1
+            for c in 0..<channelCount {
+                for i in start..<min(end, pendingMark[c].count) { out[c][i] += gain * pendingMark[c][i] }
+            }
+            start = end
+        }
+        for c in 0..<channelCount {
             pending[c].removeFirst(n)
+            pendingMark[c].removeFirst(min(n, pendingMark[c].count))
         }
         return AudioBuffer(channels: out, sampleRate: sampleRate)
     }

@@ -6,6 +6,8 @@
 # vocals, false alarms on all unmarked audio in ../shared/data and on random 10 s excerpts of it.
 # No peer: AudioSeal and WavMark need model-hub weights (not available offline).
 # Usage: tools/bench/watermark.sh [WORKDIR] [extra watermark_bench.py options, e.g. --excerpts 1000 --crops 5]
+#   --converted vcc2016/SF1 also trains that shared voice and attacks every test vocal converted into it (rows 'conv: ...';
+#   about +15 min with --mix-all); --converted-only runs just those.
 #   needs the eval venv (../shared/eval/install.sh: numpy, soundfile, resemblyzer), ffmpeg and sox.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""watermark_bench.py --vox VOX --data SHARED_DATA --work DIR [--crops K] [--excerpts N] [--voices LIMIT]
+"""watermark_bench.py --vox VOX --data SHARED_DATA --work DIR [--crops K] [--excerpts N] [--voices LIMIT] [--mix-all]
+                     [--converted SET/SPEAKER]
 
 The watermark attack suite (run by tools/bench/watermark.sh with the eval venv's python):
  1. one test vocal per shared voice (voices/<set>/<speaker>, parallel/<voice>): its recordings joined with
@@ -8,9 +9,14 @@ The watermark attack suite (run by tools/bench/watermark.sh with the eval venv's
  2. `vox watermark embed` with a random payload; SNR (marked vs unmarked) and Resemblyzer similarity (the
     judge of ../shared/eval/spk_sim.py, in-process: preprocess_wav + embed_utterance, cosine);
  3. every attack of watermark_attacks.py (real ffmpeg/sox for loudness+limiter, resampling, dither, MP3, Vorbis),
-    mixing under the accompaniment of a shared song (rotating), K random 10 s crops;
+    mixing under the accompaniment of a shared song (rotating), K random 10 s crops; with --mix-all also under
+    every other accompaniment (voices x songs mixes);
  4. `vox watermark detect --json` on all of it: detection rate and payload decoding rate per attack;
- 5. false alarms: every audio file in SHARED_DATA (unmarked) and N random 10 s excerpts of them.
+ 5. false alarms: every audio file in SHARED_DATA (unmarked) and N random 10 s excerpts of them;
+ 6. with --converted SET/SPEAKER: real converted vocals too: `vox voice train --consent` on the first 30
+    recordings of voices/SET/SPEAKER, `vox convert --transpose auto` of every test vocal (convert marks its output
+    itself), the same attacks on those (rows 'conv: ...'; the expected payload is the one decoded from the clean
+    converted vocal, so the 'conv: none' payload column is not a test).
 Prints tables; writes DIR/watermark_bench.json.
 """
 import argparse
@@ -85,6 +91,28 @@ def accompaniments(data, work):
     return out
 
 
+def converted_vocals(args, vocals, attack):
+    """Trains the --converted voice, converts every test vocal into it (vox convert marks it) and attacks those."""
+    work = os.path.join(args.work, "converted")
+    os.makedirs(work, exist_ok=True)
+    speaker = os.path.join(args.data, "voices", args.converted)
+    train = sorted(f for f in glob.glob(speaker + "/*") if f.endswith(AUDIO))[:30]
+    model = os.path.join(work, "voice.voxvoice")
+    t = time.time()
+    subprocess.run([args.vox, "voice", "train", *train, "-o", model, "--name", args.converted, "-q",
+                    "--consent", f"Benchmark use of the public {args.converted} recordings (watermark bench)."],
+                   check=True, capture_output=True)
+    print(f"\nconverted vocals: voice {args.converted} trained on {len(train)} files in {time.time() - t:.0f} s", flush=True)
+    for i, (name, path) in enumerate(vocals):
+        out = os.path.join(work, name + ".wav")
+        subprocess.run([args.vox, "convert", path, "--voice", model, "--transpose", "auto", "-o", out, "-q"],
+                       check=True, capture_output=True)
+        clean = detect(args.vox, [out])[out]
+        files = attack(out, name, clean.get("payload"), i, "conv: ")
+        print(f"  {name}: converted (clean score {clean.get('score', float('nan')):.2f}), {len(files)} attacked copies",
+              flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vox", required=True)
@@ -96,6 +124,11 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--attacks", help="only these attacks (comma-separated names of watermark_attacks.py)")
     ap.add_argument("--no-similarity", action="store_true", help="skip Resemblyzer (faster)")
+    ap.add_argument("--mix-all", action="store_true",
+                    help="also mix every vocal under every accompaniment (row 'mix6 (every acc.)', which includes mix6)")
+    ap.add_argument("--converted", metavar="SET/SPEAKER",
+                    help="also train this shared voice and attack every test vocal converted into it (e.g. vcc2016/SF1)")
+    ap.add_argument("--converted-only", action="store_true", help="with --converted: skip the unconverted vocals")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     os.makedirs(args.work, exist_ok=True)
@@ -115,7 +148,29 @@ def main():
 
     per_voice, attacked = [], {}  # attacked: path -> (voice, attack, payload)
     attack_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "watermark_attacks.py")
-    for i, (name, path) in enumerate(vocals):
+    def attack(marked, name, payload, i, prefix):
+        """Runs every attack on one marked vocal; records the copies in `attacked` (rows named prefix + attack)."""
+        attacked[marked] = (name, prefix + "none (marked)", payload)
+        outdir = os.path.join(args.work, "attacked", prefix.rstrip(": ") + name)
+        files = subprocess.run([sys.executable, attack_script, marked, outdir, "--accompaniment", accs[i % len(accs)],
+                                "--seed", str(args.seed + i), "--crops", str(args.crops)]
+                               + (["--only", args.attacks] if args.attacks else []),
+                               check=True, capture_output=True, text=True).stdout.split()
+        for f in files:
+            a = os.path.splitext(os.path.basename(f))[0]
+            attacked[f] = (name, prefix + ("crop10" if a.startswith("crop10") else a), payload)
+        if args.mix_all and (args.attacks is None or "mix6" in args.attacks.split(",")):
+            # The same vocal under every other accompaniment too: 25 mixes are too few to tell 99 % from 96 %.
+            for j, acc in enumerate(accs):
+                if j == i % len(accs):
+                    continue
+                f = subprocess.run([sys.executable, attack_script, marked, os.path.join(outdir, f"acc{j}"),
+                                    "--accompaniment", acc, "--only", "mix6"],
+                                   check=True, capture_output=True, text=True).stdout.split()
+                attacked[f[0]] = (name, prefix + "mix6 (every acc.)", payload)
+        return files
+
+    for i, (name, path) in enumerate([] if args.converted_only else vocals):
         payload = int(rng.integers(0, 2 ** 32))
         marked = os.path.join(args.work, "marked", name + ".wav")
         os.makedirs(os.path.dirname(marked), exist_ok=True)
@@ -125,20 +180,18 @@ def main():
         snr = 10 * np.log10(np.sum(x ** 2) / np.sum((x - y) ** 2))
         sim = float("nan") if args.no_similarity else float(np.dot(embedding(path), embedding(marked)))
         per_voice.append({"voice": name, "snr_db": round(snr, 2), "similarity": round(sim, 4)})
-        attacked[marked] = (name, "none (marked)", payload)
-        outdir = os.path.join(args.work, "attacked", name)
-        files = subprocess.run([sys.executable, attack_script, marked, outdir, "--accompaniment", accs[i % len(accs)],
-                                "--seed", str(args.seed + i), "--crops", str(args.crops)]
-                               + (["--only", args.attacks] if args.attacks else []),
-                               check=True, capture_output=True, text=True).stdout.split()
-        for f in files:
-            attack = os.path.splitext(os.path.basename(f))[0]
-            attacked[f] = (name, "crop10" if attack.startswith("crop10") else attack, payload)
+        files = attack(marked, name, payload, i, "")
         print(f"  {name}: SNR {snr:.2f} dB, similarity {sim:.4f}, {len(files)} attacked copies", flush=True)
+
+    if args.converted:
+        converted_vocals(args, vocals, attack)
 
     results = detect(args.vox, list(attacked))
     table = {}
-    for f, (voice, attack, payload) in attacked.items():
+    rows = list(attacked.items())
+    if args.mix_all:  # the rotating mix6 copies belong to the every-accompaniment row too
+        rows += [(f, (v, a + " (every acc.)", p)) for f, (v, a, p) in attacked.items() if a.endswith("mix6")]
+    for f, (voice, attack, payload) in rows:
         r = results.get(f, {"error": "no result"})
         t = table.setdefault(attack, {"n": 0, "detected": 0, "payload_ok": 0, "payload_wrong": 0, "scores": [], "missed": []})
         t["n"] += 1
@@ -149,24 +202,34 @@ def main():
         if r.get("payload") is not None:
             t["payload_ok" if r["payload"] == payload else "payload_wrong"] += 1
         t["scores"].append(r.get("score", float("nan")))
-    order = ["none (marked)", "mix6", "lufs14", "rs48k", "rs22k", "dither16", "mp3", "ogg", "crop10", "gain+10", "gain-10", "noise20"]
-    print("\nattack            files  detected   rate    min score  median score  payload decoded (wrong)")
+    order = ["none (marked)", "mix6", "mix6 (every acc.)", "lufs14", "rs48k", "rs22k", "dither16", "mp3", "ogg", "crop10", "gain+10", "gain-10", "noise20"]
+    print("\nattack                    files  detected   rate    min score  median score  payload decoded (wrong)")
+    order += ["conv: " + a for a in order]
     for a in order + sorted(set(table) - set(order)):
         if a not in table:
             continue
         t = table[a]
         s = np.array(t["scores"])
-        print(f"{a:16s} {t['n']:6d} {t['detected']:9d} {100 * t['detected'] / t['n']:6.1f}%  {np.nanmin(s):9.2f}  {np.nanmedian(s):12.2f}"
+        print(f"{a:24s} {t['n']:6d} {t['detected']:9d} {100 * t['detected'] / t['n']:6.1f}%  {np.nanmin(s):9.2f}  {np.nanmedian(s):12.2f}"
               f"  {t['payload_ok']:6d} ({t['payload_wrong']})" + (f"  missed: {','.join(t['missed'][:5])}" if t["missed"] else ""))
-    snrs = [v["snr_db"] for v in per_voice]
-    sims = [v["similarity"] for v in per_voice]
+    snrs = [v["snr_db"] for v in per_voice] or [float("nan")]
+    sims = [v["similarity"] for v in per_voice] or [float("nan")]
     print(f"\nimperceptibility over {len(per_voice)} voices: SNR min {min(snrs):.2f} / median {np.median(snrs):.2f} dB; "
           f"Resemblyzer similarity min {min(sims):.4f} / median {np.median(sims):.4f}")
 
     # False alarms: every unmarked audio file, then random 10 s excerpts (16-bit FLAC, native rate, mono mix kept
     # as is: excerpts keep the file's channels).
-    if args.excerpts == 0:
-        return
+    fa = {}
+    if args.excerpts > 0:
+        fa = false_alarms(args, rng)
+    print(f"bench time {time.time() - t0:.0f} s")
+    for t in table.values():
+        t["scores"] = [round(s, 2) for s in t["scores"]]
+    json.dump({"attacks": table, "voices": per_voice, "false_alarms": fa}, open(os.path.join(args.work, "watermark_bench.json"), "w"), indent=1)
+
+
+def false_alarms(args, rng):
+    """Detection on every unmarked file of the shared data and on random 10 s excerpts; prints and returns the rates."""
     unmarked = sorted(f for f in glob.glob(os.path.join(args.data, "**", "*"), recursive=True) if f.endswith(AUDIO))
     whole = detect(args.vox, unmarked)
     long_files = [f for f in unmarked if sf.info(f).duration >= 10.5]
@@ -199,10 +262,7 @@ def main():
     total = sum(v["analysed"] for v in fa.values())
     alarms = sum(v["false_alarms"] for v in fa.values())
     print(f"false-alarm rate: {alarms}/{total} = {alarms / total:.2e} (rule of three: < {3 / total:.1e} at 95 % when 0)")
-    print(f"bench time {time.time() - t0:.0f} s")
-    for t in table.values():
-        t["scores"] = [round(s, 2) for s in t["scores"]]
-    json.dump({"attacks": table, "voices": per_voice, "false_alarms": fa}, open(os.path.join(args.work, "watermark_bench.json"), "w"), indent=1)
+    return fa
 
 
 if __name__ == "__main__":
