@@ -92,6 +92,10 @@ public struct Aperiodicity: Sendable {
         let trend: UnsafeMutablePointer<Double>
         let scratch: UnsafeMutablePointer<Double>
         let sorted: UnsafeMutablePointer<Double>
+        /// The plain spectrum of a centroid's window (interleaved complex, Double).
+        let pair: UnsafeMutablePointer<Double>
+        /// Window weights for `VocoderDSP.windowedSegment` (every window here is at most one transform long).
+        let weights: UnsafeMutablePointer<Double>
 
         init(fftSize: Int, loveSize: Int, bandSize: Int, sampleRate: Double) {
             fft = RealFFT(size: fftSize, measure: false)
@@ -106,10 +110,12 @@ public struct Aperiodicity: Sendable {
             trend = .allocate(capacity: bins)
             scratch = .allocate(capacity: VocoderDSP.smoothingScratchCount(fftSize: fftSize, sampleRate: sampleRate, maxWidth: sampleRate / 2))
             sorted = .allocate(capacity: bins)
+            pair = .allocate(capacity: 2 * bins)
+            weights = .allocate(capacity: max(fftSize, loveSize) + 1)
         }
 
         func deallocate() {
-            for p in [centroid1, centroid2, smoothPower, groupDelay, trend, scratch, sorted] { p.deallocate() }
+            for p in [centroid1, centroid2, smoothPower, groupDelay, trend, scratch, sorted, pair, weights] { p.deallocate() }
         }
     }
 
@@ -121,7 +127,7 @@ public struct Aperiodicity: Sendable {
         let h = Int((1.5 * fs / f0).rounded())
         let t = fft.timeSamples
         VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!,
-                                   window: .blackman(omega: .pi * f0 / (1.5 * fs)))
+                                   window: .blackman(omega: .pi * f0 / (1.5 * fs)), weights: work.weights)
         for j in min(n, 2 * h + 1)..<n { t[j] = 0 }
         fft.transformForward()
         let s = fft.spectrumValues
@@ -139,14 +145,15 @@ public struct Aperiodicity: Sendable {
 
     /// Group-delay centroid of a Blackman window four periods long centred at `position`, into `out`.
     static func centroid(_ x: UnsafeBufferPointer<Float>, fs: Double, f0: Double, position: Double, fft: RealFFT,
-                         scratch: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+                         scratch: UnsafeMutablePointer<Double>, weights: UnsafeMutablePointer<Double>,
+                         into out: UnsafeMutablePointer<Double>) {
         let n = fft.size
         let half = n / 2
         let h = Int((2 * fs / f0).rounded())
         let length = min(n, 2 * h + 1)
         let t = fft.timeSamples
         VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!,
-                                   window: .blackman(omega: .pi * f0 / (2 * fs)))
+                                   window: .blackman(omega: .pi * f0 / (2 * fs)), weights: weights)
         var power = 0.0
         for j in 0..<length { power += Double(t[j]) * Double(t[j]) }
         let norm = power > 0 ? Float(1 / power.squareRoot()) : 0
@@ -168,17 +175,17 @@ public struct Aperiodicity: Sendable {
         let fft = work.fft
         let n = fft.size
         let half = n / 2
-        let pairScratch = UnsafeMutablePointer<Double>.allocate(capacity: 2 * (half + 1))
-        defer { pairScratch.deallocate() }
-        centroid(x, fs: fs, f0: f0, position: position - 0.25 / f0, fft: fft, scratch: pairScratch, into: work.centroid1)
-        centroid(x, fs: fs, f0: f0, position: position + 0.25 / f0, fft: fft, scratch: pairScratch, into: work.centroid2)
+        centroid(x, fs: fs, f0: f0, position: position - 0.25 / f0, fft: fft, scratch: work.pair, weights: work.weights,
+                 into: work.centroid1)
+        centroid(x, fs: fs, f0: f0, position: position + 0.25 / f0, fft: fft, scratch: work.pair, weights: work.weights,
+                 into: work.centroid2)
         for k in 0...half { work.centroid1[k] += work.centroid2[k] }
         VocoderDSP.dcCorrection(work.centroid1, f0: f0, sampleRate: fs, fftSize: n, scratch: work.scratch)
         // F0-smoothed power spectrum, Hann window four periods long.
         let h = Int((2 * fs / f0).rounded())
         let t = fft.timeSamples
         VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!,
-                                   window: .hann(omega: .pi * f0 / (2 * fs)))
+                                   window: .hann(omega: .pi * f0 / (2 * fs)), weights: work.weights)
         for j in min(n, 2 * h + 1)..<n { t[j] = 0 }
         fft.transformForward()
         let s = fft.spectrumValues

@@ -46,12 +46,13 @@ public struct SpectralEnvelope: Sendable {
             let power = UnsafeMutablePointer<Double>.allocate(capacity: bins)
             let scratchCount = VocoderDSP.smoothingScratchCount(fftSize: n, sampleRate: fs, maxWidth: fs / 2)
             let scratch = UnsafeMutablePointer<Double>.allocate(capacity: scratchCount)
-            defer { power.deallocate(); scratch.deallocate() }
+            let weights = UnsafeMutablePointer<Double>.allocate(capacity: n + 1)  // a window is at most n + 1 long
+            defer { power.deallocate(); scratch.deallocate(); weights.deallocate() }
             for i in range {
                 let raw = Double(f0[i])
                 let current = raw > floorF0 ? raw : opts.unvoicedF0
                 Self.frame(x, fs: fs, f0: current, position: Double(i) * framePeriod, q1: opts.q1, fft: fft,
-                           power: power, scratch: scratch, into: dst + i * bins)
+                           power: power, scratch: scratch, weights: weights, into: dst + i * bins)
             }
         }
         return (n, envelope)
@@ -59,7 +60,8 @@ public struct SpectralEnvelope: Sendable {
 
     /// One frame of CheapTrick into `out` (`fft.size / 2 + 1` values).
     static func frame(_ x: UnsafeBufferPointer<Float>, fs: Double, f0: Double, position: Double, q1: Double, fft: RealFFT,
-                      power: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Float>) {
+                      power: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>, weights: UnsafeMutablePointer<Double>,
+                      into out: UnsafeMutablePointer<Float>) {
         let n = fft.size
         let half = n / 2
         // Hann window 3 periods long, unit energy.
@@ -67,7 +69,7 @@ public struct SpectralEnvelope: Sendable {
         let t = fft.timeSamples
         let origin = Int((position * fs + 0.001).rounded())
         let energy = VocoderDSP.windowedSegment(x, origin: origin, half: h, into: t.baseAddress!,
-                                                window: .hann(omega: .pi * f0 / (1.5 * fs)))
+                                                window: .hann(omega: .pi * f0 / (1.5 * fs)), weights: weights)
         let norm = Float(1 / energy.squareRoot())
         for j in 0..<(2 * h + 1) { t[j] *= norm }
         for j in (2 * h + 1)..<n { t[j] = 0 }

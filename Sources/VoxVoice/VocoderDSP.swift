@@ -91,14 +91,20 @@ enum VocoderDSP {
         let df = fs / Double(fftSize)
         let boundary = Int(width / df) + 1
         let m = half + 2 * boundary + 1
+        // scratch[i] is the integral up to the upper edge of mirrored bin i. Three branch-free runs (mirror below
+        // 0 Hz, the spectrum, mirror above Nyquist) add the same terms in the same order as one loop would.
         var acc = 0.0
-        for i in 0..<m {
-            let v: Double
-            if i < boundary { v = input[boundary - i] }
-            else if i < half + boundary { v = input[i - boundary] }
-            else { v = input[max(0, half - (i - half - boundary))] }
-            acc += v * df
-            scratch[i] = acc  // integral up to the upper edge of mirrored bin i
+        for i in 0..<boundary {
+            acc += input[boundary - i] * df
+            scratch[i] = acc
+        }
+        for i in boundary..<(half + boundary) {
+            acc += input[i - boundary] * df
+            scratch[i] = acc
+        }
+        for i in (half + boundary)..<m {
+            acc += input[max(0, 2 * half + boundary - i)] * df
+            scratch[i] = acc
         }
         // scratch[i] sits at frequency (i − boundary + 0.5)·df, so output bin i reads the integral at positions
         // i + cLo and i + cHi: the same fractional offset for every bin (no per-bin floor).
@@ -130,30 +136,52 @@ enum VocoderDSP {
 
     /// Copies `2·half + 1` samples of `x` centred on sample `origin` (indices clamped at the ends, as WORLD
     /// does) times `window` into `dst`, then removes the window-weighted mean so that a DC offset does not leak
-    /// into the low bins. Returns the window's energy `Σ w²`. The cosines come from the Chebyshev recurrence
-    /// `cos((k+1)ω) = 2cos(ω)·cos(kω) − cos((k−1)ω)` rather than one libm call per sample.
+    /// into the low bins. Returns the window's energy `Σ w²`. `weights` is scratch for `2·half + 1` values
+    /// (callers keep one per worker: no allocation per frame).
+    ///
+    /// The cosines come from the Chebyshev recurrence `cos((k+4)ω) = 2cos(4ω)·cos(kω) − cos((k−4)ω)` rather than
+    /// one libm call per sample: four interleaved chains (one per SIMD lane) instead of the one-step recurrence,
+    /// whose multiply–subtract latency per sample bounded the whole loop. The window values agree with libm's to
+    /// ~1e-13 over 4000 samples.
     @discardableResult
     static func windowedSegment(_ x: UnsafeBufferPointer<Float>, origin: Int, half: Int, into dst: UnsafeMutablePointer<Float>,
-                                window: CosineWindow) -> Double {
+                                window: CosineWindow, weights: UnsafeMutablePointer<Double>) -> Double {
         let last = x.count - 1
         let count = 2 * half + 1
-        let weights = UnsafeMutablePointer<Double>.allocate(capacity: count)
-        defer { weights.deallocate() }
-        let c1 = cos(window.omega)
-        var prev = cos(-Double(half + 1) * window.omega), cur = cos(-Double(half) * window.omega)
-        var sumX = 0.0, sumW = 0.0, energy = 0.0
-        for j in 0..<count {
-            let w = window.a0 + window.a1 * cur + window.a2 * (2 * cur * cur - 1)
-            let v = Double(x[max(0, min(last, origin - half + j))]) * w
-            weights[j] = w
-            dst[j] = Float(v)
-            sumX += v; sumW += w; energy += w * w
-            let next = 2 * c1 * cur - prev
+        let omega = window.omega
+        let first = origin - half
+        let lanes = SIMD4<Double>(0, 1, 2, 3)
+        var cur = (lanes - Double(half)) * omega, prev = cur - 4 * omega
+        for r in 0..<4 { cur[r] = cos(cur[r]); prev[r] = cos(prev[r]) }
+        let c4 = 2 * cos(4 * omega)
+        let a0 = SIMD4<Double>(repeating: window.a0), a1 = SIMD4<Double>(repeating: window.a1)
+        let a2 = SIMD4<Double>(repeating: window.a2)
+        var sumX = SIMD4<Double>(), sumW = SIMD4<Double>(), energy = SIMD4<Double>()
+        var j = 0
+        while j < count {
+            let w = a0 + a1 * cur + a2 * (2 * cur * cur - 1)
+            var xs = SIMD4<Double>()
+            let lanesHere = min(4, count - j)
+            if lanesHere == 4 && first + j >= 0 && first + j + 3 <= last {
+                let p = x.baseAddress! + first + j
+                xs = SIMD4(Double(p[0]), Double(p[1]), Double(p[2]), Double(p[3]))
+            } else {
+                for r in 0..<lanesHere { xs[r] = Double(x[max(0, min(last, first + j + r))]) }
+            }
+            // Lanes past the end hold x = 0 and are masked out of the window sums.
+            let live = lanes .< Double(lanesHere)
+            let wl = SIMD4<Double>(repeating: 0).replacing(with: w, where: live)
+            let v = xs * wl
+            for r in 0..<lanesHere { weights[j + r] = w[r]; dst[j + r] = Float(v[r]) }
+            sumX += v; sumW += wl; energy += wl * wl
+            let next = c4 * cur - prev
             prev = cur; cur = next
+            j += 4
         }
-        let mean = sumW != 0 ? sumX / sumW : 0
+        let totalW = sumW.sum()
+        let mean = totalW != 0 ? sumX.sum() / totalW : 0
         for j in 0..<count { dst[j] -= Float(weights[j] * mean) }
-        return energy
+        return energy.sum()
     }
 }
 
