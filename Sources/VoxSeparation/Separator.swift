@@ -82,9 +82,12 @@ public final class SeparationStream {
         precondition(!finished && block.channelCount == channelCount)
         inputFrames += block.frameCount
         for c in 0..<channelCount { mixtureFIFO[c].append(contentsOf: block.channels[c]) }
-        let modelBlock = inResampler?.process(block) ?? block
-        modelRateFrames += modelBlock.frameCount
-        addFrames(stft.push(modelBlock), final: false)
+        let frames = StageTrace.measure("stft") { () -> ComplexSpectrogram in
+            let modelBlock = inResampler?.process(block) ?? block
+            modelRateFrames += modelBlock.frameCount
+            return stft.push(modelBlock)
+        }
+        addFrames(frames, final: false)
         return drain()
     }
 
@@ -99,7 +102,10 @@ public final class SeparationStream {
         }
         for istft in istfts { istft.limit(length: modelRateFrames) }
         addFrames(stft.finish(), final: true)
-        if let last = inFlight { inFlight = nil; finishWindow(last.window, masks: last.masks.wait()) }
+        if let last = inFlight {
+            inFlight = nil
+            finishWindow(last.window, masks: StageTrace.measure("wait", window: last.window.index) { last.masks.wait() })
+        }
         for (s, istft) in istfts.enumerated() { deliver(istft.finish(), stem: s, final: true) }
         return drain()
     }
@@ -125,9 +131,10 @@ public final class SeparationStream {
             // window k−1 (Wiener filter, iSTFT) and goes on reading and analysing the input.
             let window = assembleWindow(nextWindow, binCount: spec.binCount, final: final)
             let previous = inFlight
-            let previousMasks = previous?.masks.wait()
+            let previousMasks = StageTrace.measure("wait", window: nextWindow - 1) { previous?.masks.wait() }
             let estimator = UnsafeSendable(self.estimator), spectrogram = UnsafeSendable(window.spectrogram)
-            inFlight = (window, BackgroundResult { estimator.value.masks(for: spectrogram.value) })
+            let k = nextWindow
+            inFlight = (window, BackgroundResult { StageTrace.measure("masks", window: k) { estimator.value.masks(for: spectrogram.value) } })
             if let previous, let previousMasks { finishWindow(previous.window, masks: previousMasks) }
             nextWindow += 1
         }
@@ -201,7 +208,9 @@ public final class SeparationStream {
             }
             outputs.append(residual)
             residual = []  // `outputs` must hold the only reference, or the filter's first write copies it
-            wiener.refine(mixture: window, sources: &outputs, workspace: wienerWorkspace)
+            StageTrace.measure("wiener", window: pending.index) {
+                wiener.refine(mixture: window, sources: &outputs, workspace: wienerWorkspace)
+            }
             scratch.give("residual", outputs.removeLast())
         }
         let planeFloats = T * rowFloats
@@ -245,7 +254,8 @@ public final class SeparationStream {
                 let src = c * planeFloats + (lo - first) * rowFloats
                 part.data.replaceSubrange((c * count * rowFloats)..<((c + 1) * count * rowFloats), with: y[src..<(src + count * rowFloats)])
             }
-            deliver(istfts[s].push(part), stem: s, final: false)
+            let audio = StageTrace.measure("istft", window: pending.index) { istfts[s].push(part) }
+            deliver(audio, stem: s, final: false)
             scratch.give("part\(s)", part.data)
         }
         for (s, y) in outputs.enumerated() { scratch.give("output\(s)", y) }
@@ -343,11 +353,13 @@ public struct Separator {
                                                    channelCount: info.channelCount, dither: format.encoding.integerBits != nil,
                                                    inputs: [inputPath], expectedFrames: info.frameCount))
             }
-            while let block = try reader.read(maxFrames: blockFrames) {
-                for (w, out) in zip(writers, stream.push(block)) { try w.write(out) }
+            while let block = try StageTrace.measure("read", { try reader.read(maxFrames: blockFrames) }) {
+                let outs = stream.push(block)
+                try StageTrace.measure("write") { for (w, out) in zip(writers, outs) { try w.write(out) } }
                 progress(reader.framesRead, info.frameCount)
             }
-            for (w, out) in zip(writers, stream.finish()) { try w.write(out) }
+            let outs = stream.finish()
+            try StageTrace.measure("write") { for (w, out) in zip(writers, outs) { try w.write(out) } }
         } catch {
             for w in writers { w.cancel() }
             throw error

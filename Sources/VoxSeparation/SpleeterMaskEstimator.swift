@@ -93,7 +93,9 @@ public final class SpleeterMaskEstimator: MaskEstimator {
             DispatchQueue.concurrentPerform(iterations: S) { s in
                 input.withUnsafeBufferPointer { x in
                     (base.value + s).pointee.withUnsafeMutableBufferPointer { o in
-                        evaluateUNet(weights[s], input: x, height: T, width: F, output: o, workspace: workspaces.value[s])
+                        StageTrace.measure("unet\(s)") {
+                            evaluateUNet(weights[s], input: x, height: T, width: F, output: o, workspace: workspaces.value[s])
+                        }
                     }
                 }
             }

@@ -99,6 +99,7 @@ func makeSeparator(model: String, band: MaskBand, wienerIterations: Int) throws 
         estimator = try ClassicMaskEstimator()
         path = "classic (built in)"
     } else {
+        TransformWarmUp.start()  // FFTW plans on another core while the model loads
         let (m, p) = try ModelStore.load(model)
         estimator = try SpleeterMaskEstimator(model: m, band: band, windowFrames: spleeterMode ? nil : Separator.seamlessWindowFrames, path: p)
         path = p

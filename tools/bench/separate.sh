@@ -3,6 +3,7 @@
 # torch implementations, from ../shared/eval) in one run, then Vox's peak RSS on a 60-minute input.
 # Usage: tools/bench/separate.sh [WORKDIR]
 #   needs tools/setup.sh (release build + model); peers need ../shared/eval/install.sh (TF=1 for the TF peer).
+#   Per-stage balance (which stage runs when, on which thread, for how much CPU): VOX_TRACE_SEPARATION=1 vox separate ...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VOX=$PWD/.build/release/vox
