@@ -47,6 +47,18 @@ public struct PitchTrackerOptions: Sendable, Equatable {
     /// (vocadito S1: median error 2.5 → 2.0 cents) without flattening vibrato (parallel set: 0.58 → 0.69 cents;
     /// 3 frames: 0.92, worse than Harvest's 0.84).
     public var smoothingFrames = 2
+    /// Cutoff (Hz) of the zero-phase high-pass applied before tracking (at most 0.8 · `minimumF0`); 0 = none.
+    /// Default 40:
+    /// room rumble and breath pops 30–40 dB above a weak voice otherwise leave its difference function without a
+    /// periodic dip (VCC2016 SF1 has 0–80 Hz rumble) and pull the refinement's fundamental bin.
+    public var highPassHz = 40.0
+    /// Longest unvoiced run (frames) between two voiced frames less than an octave apart that is voiced, F0
+    /// interpolated in log frequency; 0 = none. Default 10 (50 ms), as Harvest fills short gaps: fast transitions and
+    /// voiced stops inside a voiced stretch lose the difference function's periodicity but are still voice.
+    public var gapFillFrames = 10
+    /// Frames each voiced run is extended by at both ends, F0 held (only into frames above the silence gate);
+    /// 0 = none. Default 2 (10 ms): onsets and offsets are voiced slightly beyond where the dip becomes deep.
+    public var edgeExtensionFrames = 2
 
     public init() {}
 
@@ -57,12 +69,15 @@ public struct PitchTrackerOptions: Sendable, Equatable {
             && l.voicingPrior.a == r.voicingPrior.a && l.voicingPrior.b == r.voicingPrior.b && l.voicedOdds == r.voicedOdds
             && l.voicingSwitchProbability == r.voicingSwitchProbability && l.jumpCents == r.jumpCents
             && l.silenceDB == r.silenceDB && l.refine == r.refine && l.smoothingFrames == r.smoothingFrames
+            && l.highPassHz == r.highPassHz && l.gapFillFrames == r.gapFillFrames
+            && l.edgeExtensionFrames == r.edgeExtensionFrames
     }
 
     func validate() throws {
-        guard minimumF0 > 0, maximumF0 > minimumF0 * 1.5, framePeriod > 0, framePeriod <= 0.1,
+        guard minimumF0 > 0, maximumF0 > minimumF0 * 1.5, framePeriod > 0, framePeriod <= 0.1, highPassHz >= 0,
+              gapFillFrames >= 0, edgeExtensionFrames >= 0,
               analysisRate >= 4 * maximumF0, windowDuration > 0 else {
-            throw AudioError(.invalidArgument, "pitch tracker: need 0 < minimumF0 < maximumF0/1.5, 0 < frame period ≤ 0.1 s, analysis rate ≥ 4·maximumF0")
+            throw AudioError(.invalidArgument, "pitch tracker: need 0 < minimumF0 < maximumF0/1.5, 0 < frame period ≤ 0.1 s, analysis rate ≥ 4·maximumF0, high-pass, gap fill and edge extension ≥ 0")
         }
     }
 }
@@ -93,13 +108,16 @@ public struct PitchTrack: Sendable, Equatable {
 
 /// F0 tracking with voicing and a per-frame confidence, for singing and speech.
 ///
-/// Four stages:
+/// The signal is first high-passed below the lowest F0 (rumble hides weak voice from the difference function).
+/// Then four stages:
 /// 1. **Candidates** (pYIN, Mauch & Dixon 2014): per frame the cumulative-mean-normalised difference function of
 ///    YIN (de Cheveigné & Kawahara 2002), computed with FFT cross-correlation on a 16 kHz copy; its dips are
 ///    candidate periods, and each gets the probability that it is the first dip below a threshold drawn from a
 ///    Beta prior (YIN's "first dip" rule is what keeps sub-octave dips from winning).
 /// 2. **Decoding**: Viterbi over the candidates plus an unvoiced state; a pitch jump costs in proportion to its
 ///    size in cents, a voicing switch costs a fixed penalty. Octave errors that last only a few frames lose.
+///    Short unvoiced gaps inside voiced stretches are then voiced and voiced runs extended by a frame or two, as
+///    Harvest does: weak, fast transitions and onsets are voice to the vocoder even when no dip is deep.
 /// 3. **Refinement** (StoneMask, Morise et al. 2009): the instantaneous frequencies of the first harmonics,
 ///    from a Blackman window three periods long, averaged weighted by amplitude; twice.
 /// 4. **Smoothing**: a short triangular average of log F0 within voiced runs (as Harvest smooths its contour).
@@ -126,8 +144,16 @@ public struct PitchTracker: Sendable {
         guard rate >= 4 * options.maximumF0 else {
             throw AudioError(.invalidArgument, "a sample rate of \(Int(sampleRate)) Hz cannot carry F0 up to \(Int(options.maximumF0)) Hz")
         }
+        // Rumble and other sub-F0 energy dominate the difference function of weak voice (a breathy offset 40 dB
+        // below a room's 20 Hz hum has no periodic dip at all) and bias the refinement's fundamental bin.
+        // The cutoff stays below the lowest F0 searched (−6 dB at the cutoff).
+        let cutoff = min(options.highPassHz, 0.8 * options.minimumF0)
+        if cutoff > 0 { x = Self.highPass(x, rate: rate, cutoff: cutoff) }
         let cands = candidates(x, rate: rate, frameCount: frameCount)
         var (f0, conf) = decode(cands)
+        let audible = cands.map { !$0.isEmpty }
+        f0 = Self.fillGaps(f0, audible: audible, maximumGap: options.gapFillFrames)
+        f0 = Self.extendEdges(f0, audible: audible, frames: options.edgeExtensionFrames)
         if options.refine {
             refine(&f0, x, rate: rate)
         }
@@ -270,6 +296,31 @@ public struct PitchTracker: Sendable {
         return result
     }
 
+    /// Zero-phase Butterworth high-pass: two biquads (a fourth-order Butterworth), each run forward then backward so
+    /// that no frequency is delayed (the candidates must stay on the frame grid); −6 dB at `cutoff`, 8th-order slope.
+    static func highPass(_ x: [Float], rate: Double, cutoff: Double) -> [Float] {
+        var y = x.map(Double.init)
+        let w0 = 2 * Double.pi * cutoff / rate, cw = cos(w0), sw = sin(w0)
+        for q in [0.541_196_100_146_197, 1.306_562_964_876_376_7] {
+            let alpha = sw / (2 * q)
+            let a0 = 1 + alpha
+            let b0 = (1 + cw) / 2 / a0, b1 = -(1 + cw) / a0, b2 = b0
+            let a1 = -2 * cw / a0, a2 = (1 - alpha) / a0
+            for pass in 0..<2 {
+                var x1 = 0.0, x2 = 0.0, y1 = 0.0, y2 = 0.0
+                let n = y.count
+                for k in 0..<n {
+                    let i = pass == 0 ? k : n - 1 - k
+                    let v = y[i]
+                    let out = b0 * v + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
+                    x2 = x1; x1 = v; y2 = y1; y1 = out
+                    y[i] = out
+                }
+            }
+        }
+        return y.map { Float($0) }
+    }
+
     // MARK: - Stage 2: Viterbi decoding
 
     func decode(_ cands: [[Candidate]]) -> (f0: [Float], confidence: [Float]) {
@@ -320,6 +371,47 @@ public struct PitchTracker: Sendable {
             state = back[t][state]
         }
         return (f0, conf)
+    }
+
+    /// Voices unvoiced runs of at most `maximumGap` audible frames between two voiced frames less than an octave
+    /// apart, with F0 interpolated linearly in log frequency (Harvest fills short gaps too: a voiced stop or a
+    /// weak, fast transition inside a voiced stretch is voice to the vocoder, not noise).
+    static func fillGaps(_ f0: [Float], audible: [Bool], maximumGap: Int) -> [Float] {
+        guard maximumGap > 0 else { return f0 }
+        var out = f0
+        var last = -1  // last voiced frame
+        for i in f0.indices where f0[i] > 0 {
+            let gap = i - last - 1
+            if last >= 0, gap > 0, gap <= maximumGap, abs(log2(f0[i] / f0[last])) < 1,
+               (last + 1..<i).allSatisfy({ audible[$0] }) {
+                let a = log(Double(f0[last])), b = log(Double(f0[i]))
+                for j in (last + 1)..<i {
+                    let w = Double(j - last) / Double(i - last)
+                    out[j] = Float(exp(a + (b - a) * w))
+                }
+            }
+            last = i
+        }
+        return out
+    }
+
+    /// Extends each voiced run by up to `frames` audible frames at both ends, holding the edge F0: onsets and
+    /// offsets of speech are voiced a little before and after the difference function becomes periodic enough.
+    static func extendEdges(_ f0: [Float], audible: [Bool], frames: Int) -> [Float] {
+        guard frames > 0 else { return f0 }
+        var out = f0
+        let n = f0.count
+        for i in 0..<n where f0[i] > 0 {
+            if i == 0 || f0[i - 1] == 0 {
+                var j = i - 1
+                while j >= 0, i - j <= frames, f0[j] == 0, audible[j] { out[j] = f0[i]; j -= 1 }
+            }
+            if i == n - 1 || f0[i + 1] == 0 {
+                var j = i + 1
+                while j < n, j - i <= frames, f0[j] == 0, audible[j] { out[j] = f0[i]; j += 1 }
+            }
+        }
+        return out
     }
 
     /// Triangular moving average of log F0 over voiced neighbours only (unvoiced frames stay 0).

@@ -105,6 +105,43 @@ final class PitchTrackerTests: XCTestCase {
         XCTAssertGreaterThan(median(voicedConfidence), 0.9)
     }
 
+    /// A speech-like syllable: fast glides (−740 then +880 cents in 150 ms), amplitude decaying by 36 dB, a 30 ms
+    /// near-closure in the middle, steady breath noise (so the end is barely periodic) and low rumble 20 dB above
+    /// the voice. The whole voiced span must be voiced (the vocoder would otherwise resynthesise it as noise), with
+    /// its F0 near the truth; the noise-only tail and the silence stay unvoiced.
+    func testSpeechLikeSyllableIsVoicedThroughout() throws {
+        let f0: (Double) -> Double = { t in
+            if t < 0.25 { return 200 * pow(130.0 / 200, max(0, t - 0.1) / 0.15) }
+            if t < 0.45 { return 130 }
+            return 130 * pow(220.0 / 130, min(1, (t - 0.45) / 0.15))
+        }
+        let voice = harmonicTone(seconds: 0.6, sampleRate: rate) { f0($0 + 0.1) }
+        let n = Int(1.0 * rate)
+        let noise = whiteNoise(n, amplitude: 0.002)
+        var x = [Float](repeating: 0, count: n)
+        for i in 0..<n {
+            let t = Double(i) / rate
+            var v = 0.0
+            if t >= 0.1 && t < 0.7 {
+                var gain = pow(10, -36 * (t - 0.1) / 0.6 / 20)
+                if t >= 0.385 && t < 0.415 { gain *= 0.1 }
+                v = gain * Double(voice[i - Int(0.1 * rate)]) + Double(noise[i])
+            } else if t >= 0.75 && t < 0.9 {
+                v = Double(noise[i]) * 8
+            }
+            x[i] = Float(v + 0.3 * sin(2 * .pi * 22 * t))
+        }
+        let track = try PitchTracker().track(samples: x, sampleRate: rate)
+        let e = errors(track, f0, in: 0.12...0.68)
+        XCTAssertGreaterThan(e.voiced, 0.95, "voiced share of the syllable")
+        guard !e.cents.isEmpty else { return }
+        XCTAssertLessThan(median(e.cents.map(abs)), 20)
+        XCTAssertLessThan(Double(e.cents.filter { abs($0) > 50 }.count) / Double(max(1, e.cents.count)), 0.1)
+        let tail = errors(track, { _ in 1 }, in: 0.78...0.87)
+        XCTAssertLessThan(tail.voiced, 0.1, "breath noise alone is unvoiced")
+        XCTAssertEqual(errors(track, { _ in 1 }, in: 0.0...0.08).voiced, 0, "rumble alone is unvoiced")
+    }
+
     func testHighRateInputIsTrackedAtItsOwnFrameGrid() throws {
         let x = harmonicTone(seconds: 0.5, sampleRate: 48000) { _ in 196 }
         let track = try PitchTracker().track(AudioBuffer(channels: [x, x], sampleRate: 48000))
