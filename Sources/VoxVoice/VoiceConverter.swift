@@ -232,17 +232,20 @@ public struct VoiceConverter: Sendable {
         func makeAnalyzer() throws -> StreamingVoiceAnalyzer {
             try StreamingVoiceAnalyzer(analyzer: VoiceAnalyzer(options: analysis), sampleRate: model.sampleRate, options: streaming)
         }
-        /// The take as mono blocks at the model's rate, as `convert` resamples the whole take.
+        /// The take as mono blocks at the model's rate, as `convert` resamples the whole take; returns their
+        /// length (samples at the model's rate).
         func modelRateBlocks(_ body: (AudioBuffer) throws -> Void) throws -> Int {
             let reader = try AudioFileReader(path: path)
             let resampler = takeRate == model.sampleRate ? nil
                 : try Resampler(inputRate: takeRate, outputRate: model.sampleRate, channelCount: 1)
+            var count = 0
+            func pass(_ b: AudioBuffer) throws { count += b.frameCount; try body(b) }
             while let block = try reader.read(maxFrames: 1 << 15) {
                 let mono = AudioBuffer(channels: [monoSamples(block.channels)], sampleRate: takeRate)
-                try body(resampler?.process(mono) ?? mono)
+                try pass(resampler?.process(mono) ?? mono)
             }
-            if let r = resampler { try body(r.finish()) }
-            return Int(reader.framesRead)
+            if let r = resampler { try pass(r.finish()) }
+            return count
         }
         let t0 = Date()
         var analyzer = try makeAnalyzer()
@@ -266,11 +269,11 @@ public struct VoiceConverter: Sendable {
                 single = blocks == 1 ? b : nil
             }
         }
-        let takeFrames = try modelRateBlocks { b in
+        let modelRateCount = try modelRateBlocks { b in
             levelMeter.push(b.channels[0])
             keep(try analyzer.push(b))
         }
-        guard takeFrames > 0 else { throw AudioError(.empty, "no samples to convert") }
+        guard modelRateCount > 0 else { throw AudioError(.empty, "no samples to convert") }
         keep(try analyzer.finish())
         let levels = levelMeter.finish(frameCount: f0.count)
         let t1 = Date()
@@ -338,7 +341,7 @@ public struct VoiceConverter: Sendable {
             try convertBlocks(try analyzer.finish())
         }
         let t3 = Date()
-        try emit(try synthesizer.finish(sampleCount: takeFrames))
+        try emit(try synthesizer.finish(sampleCount: modelRateCount))
         synthesisTime += Date().timeIntervalSince(t3)
         // Resampling can leave the length a sample off; the output keeps the take's length exactly.
         let length = Int(takeInfo.frameCount) > 0 ? Int(takeInfo.frameCount) : written
