@@ -209,6 +209,153 @@ public struct VoiceConverter: Sendable {
         return (out, report)
     }
 
+    /// Converts the take in the file at `path` (mono or the mean of its channels) in bounded memory, handing the
+    /// converted samples (mono, the take's rate) to `output` in order; in all, exactly the take's length.
+    ///
+    /// Two streaming passes over the file (three when it is longer than one analysis block): a cheap one for the
+    /// F0 tracker's silence gate (the loudest frame); the statistics pass, which analyses the take at the model's
+    /// rate and keeps per frame only its F0, level and cepstrum (4·(order + 2) bytes: 14 MB per 10 min at 5 ms),
+    /// from which the whole-take figures are computed (loudness, vocal-tract ratio, automatic transposition,
+    /// the take's statistics, each frame's neighbours and the global-variance restoration); then the conversion
+    /// pass, which analyses the take again block by block, maps each block with those figures and synthesises
+    /// it. A take of one block (`streaming.blockFrames`, 40 s by default) is analysed once and converted exactly
+    /// as `convert` does. In a longer take the vocal-tract warp of the statistics is made on the cepstra (see
+    /// `warpingCepstra`), so its figures are close to, not equal to, a whole-take analysis's.
+    ///
+    /// - Throws: `AudioError` for an unreadable or empty file, non-finite samples.
+    public func convert(path: String, streaming: StreamingAnalysisOptions = StreamingAnalysisOptions(),
+                        output: ([Float]) throws -> Void) throws -> ConversionReport {
+        let takeInfo = try AudioFileReader(path: path).info
+        let takeRate = Double(takeInfo.sampleRate)
+        var analysis = options.analysis
+        analysis.pitch.framePeriod = model.framePeriod
+        func makeAnalyzer() throws -> StreamingVoiceAnalyzer {
+            try StreamingVoiceAnalyzer(analyzer: VoiceAnalyzer(options: analysis), sampleRate: model.sampleRate, options: streaming)
+        }
+        /// The take as mono blocks at the model's rate, as `convert` resamples the whole take; returns their
+        /// length (samples at the model's rate).
+        func modelRateBlocks(_ body: (AudioBuffer) throws -> Void) throws -> Int {
+            let reader = try AudioFileReader(path: path)
+            let resampler = takeRate == model.sampleRate ? nil
+                : try Resampler(inputRate: takeRate, outputRate: model.sampleRate, channelCount: 1)
+            var count = 0
+            func pass(_ b: AudioBuffer) throws { count += b.frameCount; try body(b) }
+            while let block = try reader.read(maxFrames: 1 << 15) {
+                let mono = AudioBuffer(channels: [monoSamples(block.channels)], sampleRate: takeRate)
+                try pass(resampler?.process(mono) ?? mono)
+            }
+            if let r = resampler { try pass(r.finish()) }
+            return count
+        }
+        let t0 = Date()
+        var analyzer = try makeAnalyzer()
+        // The F0 tracker's silence gate: the whole take's loudest frame, needed only when it spans several blocks.
+        var loudest: Double?
+        if Double(takeInfo.frameCount) / takeRate > Double(streaming.blockFrames) * model.framePeriod {
+            let meter = try analyzer.makeLoudestFrameMeter()
+            _ = try modelRateBlocks { meter.push($0) }
+            loudest = meter.finish()
+            analyzer.loudestFrameEnergy = loudest
+        }
+        // Statistics pass.
+        var f0 = [Float](), cep = [Float](), single: VoiceFeatures?, blocks = 0
+        let levelMeter = FrameLevelMeter(sampleRate: model.sampleRate, framePeriod: model.framePeriod)
+        func keep(_ features: [VoiceFeatures]) {
+            for b in features {
+                precondition(b.fftSize == model.fftSize, "features must be analysed at the model's rate")
+                f0 += b.f0
+                cep += cepstrum.analyze(b)
+                blocks += 1
+                single = blocks == 1 ? b : nil
+            }
+        }
+        let modelRateCount = try modelRateBlocks { b in
+            levelMeter.push(b.channels[0])
+            keep(try analyzer.push(b))
+        }
+        guard modelRateCount > 0 else { throw AudioError(.empty, "no samples to convert") }
+        keep(try analyzer.finish())
+        let levels = levelMeter.finish(frameCount: f0.count)
+        let t1 = Date()
+        // The whole-take figures.
+        var me = self
+        if options.transposeAutomatically {
+            me.options.transposeSemitones = Self.automaticTranspose(takeF0: f0, range: model.pitchRange)
+        }
+        let active = me.activeFrames(levels: levels)
+        let scale = options.matchVocalTract ? vocalTractRatio(cepstra: cep, f0: f0, active: active) : 1
+        let warps = abs(scale - 1) > 0.005
+        var exact: (features: VoiceFeatures, cepstra: [Float])?
+        if let b = single {
+            // One block: its warped cepstra exactly, as `map` computes them.
+            let out = b.shiftingPitch(semitones: me.options.transposeSemitones)
+            let warped = warps ? out.warpingFormants(ratio: scale) : out
+            exact = (warped, warps ? cepstrum.analyze(warped) : cep)
+            if warps { cep = exact!.cepstra }
+        } else if warps {
+            warpingCepstra(&cep, ratio: scale)
+        }
+        let bands = single?.bandCount ?? model.voicedAperiodicity.count / max(1, model.voicedFrameCount)
+        let plan = me.frameTargets(&cep, f0: f0, active: active, bandCount: bands)
+        var mappingTime = Date().timeIntervalSince(t1), synthesisTime = 0.0, analysisTime = t1.timeIntervalSince(t0)
+        // Conversion pass: map each block with the whole-take figures, synthesise at the take's rate.
+        let synthesizer = try StreamingSynthesizer(sampleRate: model.sampleRate, framePeriod: model.framePeriod, outputRate: takeRate)
+        var written = 0
+        func emit(_ y: [Float]) throws {
+            let n = min(y.count, takeInfo.frameCount > 0 ? Int(takeInfo.frameCount) - written : y.count)
+            guard n > 0 else { return }
+            try output(n == y.count ? y : Array(y[..<n]))
+            written += n
+        }
+        func convertBlock(_ out: VoiceFeatures, cepstra: [Float]) throws {
+            let t = Date()
+            var out = out
+            me.apply(plan, to: &out, cepstra: cepstra)
+            let t2 = Date()
+            mappingTime += t2.timeIntervalSince(t)
+            let y = try synthesizer.push(out)
+            synthesisTime += Date().timeIntervalSince(t2)
+            try emit(y)
+        }
+        func convertBlocks(_ blocks: [VoiceFeatures]) throws {
+            for b in blocks {
+                let t = Date()
+                let shifted = b.shiftingPitch(semitones: me.options.transposeSemitones)
+                let out = warps ? shifted.warpingFormants(ratio: scale) : shifted
+                let c = cepstrum.analyze(out)
+                analysisTime += Date().timeIntervalSince(t)
+                try convertBlock(out, cepstra: c)
+            }
+        }
+        if let exact {
+            try convertBlock(exact.features, cepstra: exact.cepstra)
+        } else {
+            analyzer = try makeAnalyzer()
+            analyzer.loudestFrameEnergy = loudest
+            _ = try modelRateBlocks { b in
+                let t = Date()
+                let blocks = try analyzer.push(b)
+                analysisTime += Date().timeIntervalSince(t)
+                try convertBlocks(blocks)
+            }
+            try convertBlocks(try analyzer.finish())
+        }
+        let t3 = Date()
+        try emit(try synthesizer.finish(sampleCount: modelRateCount))
+        synthesisTime += Date().timeIntervalSince(t3)
+        // Resampling can leave the length a sample off; the output keeps the take's length exactly.
+        let length = Int(takeInfo.frameCount) > 0 ? Int(takeInfo.frameCount) : written
+        if written < length { try output([Float](repeating: 0, count: length - written)) }
+        let shiftedF0 = VoiceFeatures.shiftedF0(f0, semitones: me.options.transposeSemitones)
+        var report = me.rangeReport(shiftedF0, framePeriod: model.framePeriod)
+        report.vocalTractRatio = scale
+        report.voicedFraction = Double(shiftedF0.filter { $0 > 0 }.count) / Double(max(1, shiftedF0.count))
+        report.analysisSeconds = analysisTime
+        report.mappingSeconds = mappingTime
+        report.synthesisSeconds = synthesisTime
+        return report
+    }
+
     /// The transposition in the options, and the trained-range report for the transposed F0.
     func rangeReport(_ f0: [Float], framePeriod: Double) -> ConversionReport {
         let lo = model.pitchRange.p1Hz, hi = model.pitchRange.p99Hz
@@ -236,10 +383,7 @@ public struct VoiceConverter: Sendable {
     public func map(_ features: VoiceFeatures, levels: [Float]) -> VoiceFeatures {
         precondition(features.sampleRate == model.sampleRate && features.fftSize == model.fftSize,
                      "features must be analysed at the model's rate")
-        let T = features.frameCount, M = model.cepstrumOrder, bins = features.binCount, B = features.bandCount
-        let d = dimension
-        let loud = percentile(levels, 0.95)
-        let active = (0..<T).map { Double(levels[$0]) > Double(loud) - options.silenceDB }
+        let active = activeFrames(levels: levels)
         var out = features.shiftingPitch(semitones: options.transposeSemitones)
         var cep = cepstrum.analyze(features)
         // Vocal-tract length: warp the take's envelopes so its average voiced spectrum lines up with the voice's
@@ -250,11 +394,40 @@ public struct VoiceConverter: Sendable {
             cep = cepstrum.analyze(out)
         }
         lastVocalTractRatio.value = scale
-        let takeCepstra = cep
+        var targets = cep
+        let plan = frameTargets(&targets, f0: features.f0, active: active, bandCount: features.bandCount)
+        apply(plan, to: &out, cepstra: cep)
+        return out
+    }
+
+    /// Frames to convert: those within `silenceDB` of the take's loud frames (95th percentile of `levels`); the
+    /// rest are silence and stay as they are.
+    func activeFrames(levels: [Float]) -> [Bool] {
+        let loud = percentile(levels, 0.95)
+        return levels.map { Double($0) > Double(loud) - options.silenceDB }
+    }
+
+    /// What the whole take decides for each of its frames, before any envelope is changed.
+    struct FrameTargets {
+        /// Target cepstrum per frame (`order` values, c0 the take's); meaningful where `mapped`.
+        var cepstra: [Float]
+        var mapped: [Bool]
+        /// The neighbours' mean band aperiodicity per frame (`bandCount` values; used in voiced mapped frames).
+        var aperiodicity: [Float]
+        var bandCount: Int
+    }
+
+    /// The take-wide step of the mapping: the take's normalising statistics, each active frame's nearest voice
+    /// frames and the global-variance restoration, over all frames of the take. `cep` (the take's cepstra after
+    /// the vocal-tract warp, `frameCount × order`) is turned into the targets in place, so a long take holds
+    /// one such array.
+    func frameTargets(_ cep: inout [Float], f0: [Float], active: [Bool], bandCount B: Int) -> FrameTargets {
+        let T = f0.count, M = model.cepstrumOrder
+        let d = dimension
         // The take's own normalising statistics, per voicing class.
         func takeStats(voiced: Bool, fallback: CepstralStatistics) -> CepstralStatistics {
             var rows = [Float]()
-            for i in 0..<T where active[i] && (features.f0[i] > 0) == voiced { rows += cep[(i * M)..<((i + 1) * M)] }
+            for i in 0..<T where active[i] && (f0[i] > 0) == voiced { rows += cep[(i * M)..<((i + 1) * M)] }
             guard rows.count / M >= options.minimumStatisticsFrames else { return fallback }
             return rows.withUnsafeBufferPointer { CepstralStatistics(rows: $0, order: M) }
         }
@@ -265,59 +438,57 @@ public struct VoiceConverter: Sendable {
         let f0Shift = Float(options.transposeSemitones / 12 * M_LN2)
         let me = self
         let apModel = model.voicedAperiodicity, cepModel = model.voicedCepstra, uCepModel = model.unvoicedCepstra
-        let formant = options.formantRatio
-        // Pass 1: each active frame's target cepstrum (c0 stays the take's) and aperiodicity.
-        var mapped = [Float](repeating: 0, count: T * M)
+        // Pass 1: each active frame's target cepstrum (c0 stays the take's) and the neighbours' aperiodicity.
         var isMapped = [Bool](repeating: false, count: T)
-        mapped.withUnsafeMutableBufferPointer { mb in
+        var apTargets = [Float](repeating: 0, count: T * B)
+        cep.withUnsafeMutableBufferPointer { mb in
             isMapped.withUnsafeMutableBufferPointer { fb in
-                out.bandAperiodicity.withUnsafeMutableBufferPointer { apb in
+                apTargets.withUnsafeMutableBufferPointer { apb in
                     let mp = SharedPointer(mb.baseAddress!), flag = SharedPointer(fb.baseAddress!), ap = SharedPointer(apb.baseAddress!)
                     parallelRanges(T, minimumPerJob: 128) { range in
                         let query = UnsafeMutablePointer<Float>.allocate(capacity: d + 1)
                         query.initialize(repeating: 0, count: d + 1)
+                        // The frame's own cepstrum: its row is overwritten by the target.
+                        let c = UnsafeMutablePointer<Float>.allocate(capacity: M)
                         var best = [(Float, Int)](repeating: (0, 0), count: k)
                         // The previous frame's neighbours (same voicing) make the search's starting bound.
                         var hint = [(Float, Int)](repeating: (0, 0), count: k)
                         var hintCount = 0, hintVoiced = false
-                        defer { query.deallocate() }
-                        takeCepstra.withUnsafeBufferPointer { cb in
-                            for i in range where active[i] && strength > 0 {
-                                let voiced = features.f0[i] > 0
-                                let stats = voiced ? sv : su
-                                let c = cb.baseAddress! + i * M
-                                for m in 0..<d { query[m] = (c[m + 1] - stats.mean[m + 1]) / stats.standardDeviation[m + 1] }
-                                if voiced && me.usesPitchKey {
-                                    query[d] = me.options.pitchWeight * (logf(features.f0[i]) + f0Shift - me.model.logF0Mean) / me.model.logF0StandardDeviation
+                        defer { query.deallocate(); c.deallocate() }
+                        for i in range where active[i] && strength > 0 {
+                            let voiced = f0[i] > 0
+                            let stats = voiced ? sv : su
+                            let target = mp.pointer + i * M
+                            c.update(from: target, count: M)
+                            for m in 0..<d { query[m] = (c[m + 1] - stats.mean[m + 1]) / stats.standardDeviation[m + 1] }
+                            if voiced && me.usesPitchKey {
+                                query[d] = me.options.pitchWeight * (logf(f0[i]) + f0Shift - me.model.logF0Mean) / me.model.logF0StandardDeviation
+                            }
+                            let count = voiced ? me.model.voicedFrameCount : me.model.unvoicedFrameCount
+                            guard count > 0 else { continue }
+                            let found = (voiced ? me.voicedIndex : me.unvoicedIndex)
+                                .nearest(query, k: k, best: &best, hint: hintVoiced == voiced ? hint[0..<hintCount] : [])
+                            for j in 0..<found { hint[j] = best[j] }
+                            hintCount = found
+                            hintVoiced = voiced
+                            let tStats = voiced ? me.model.voicedStatistics : me.model.unvoicedStatistics
+                            let mix = me.options.statisticsWeight
+                            (voiced ? cepModel : uCepModel).withUnsafeBufferPointer { bb in
+                                target[0] = c[0]
+                                for m in 1..<M {
+                                    var s: Float = 0
+                                    for j in 0..<found { s += bb[best[j].1 * M + m] }
+                                    let moved = tStats.mean[m] + (c[m] - stats.mean[m]) * tStats.standardDeviation[m] / stats.standardDeviation[m]
+                                    target[m] = (1 - mix) * s / Float(found) + mix * moved
                                 }
-                                let count = voiced ? me.model.voicedFrameCount : me.model.unvoicedFrameCount
-                                guard count > 0 else { continue }
-                                let found = (voiced ? me.voicedIndex : me.unvoicedIndex)
-                                    .nearest(query, k: k, best: &best, hint: hintVoiced == voiced ? hint[0..<hintCount] : [])
-                                for j in 0..<found { hint[j] = best[j] }
-                                hintCount = found
-                                hintVoiced = voiced
-                                let target = mp.pointer + i * M
-                                let tStats = voiced ? me.model.voicedStatistics : me.model.unvoicedStatistics
-                                let mix = me.options.statisticsWeight
-                                (voiced ? cepModel : uCepModel).withUnsafeBufferPointer { bb in
-                                    target[0] = c[0]
-                                    for m in 1..<M {
+                            }
+                            flag.pointer[i] = true
+                            if voiced {
+                                apModel.withUnsafeBufferPointer { ab in
+                                    for band in 0..<B {
                                         var s: Float = 0
-                                        for j in 0..<found { s += bb[best[j].1 * M + m] }
-                                        let moved = tStats.mean[m] + (c[m] - stats.mean[m]) * tStats.standardDeviation[m] / stats.standardDeviation[m]
-                                        target[m] = (1 - mix) * s / Float(found) + mix * moved
-                                    }
-                                }
-                                flag.pointer[i] = true
-                                if voiced {
-                                    apModel.withUnsafeBufferPointer { ab in
-                                        for band in 0..<B {
-                                            var s: Float = 0
-                                            for j in 0..<found { s += ab[best[j].1 * B + band] }
-                                            let a = ap.pointer + i * B + band
-                                            a.pointee += strength * (min(0, s / Float(found)) - a.pointee)
-                                        }
+                                        for j in 0..<found { s += ab[best[j].1 * B + band] }
+                                        ap.pointer[i * B + band] = s / Float(found)
                                     }
                                 }
                             }
@@ -331,21 +502,41 @@ public struct VoiceConverter: Sendable {
         // mean back towards the voice's own deviation.
         if options.varianceRestoration > 0 {
             for voiced in [true, false] {
-                let frames = (0..<T).filter { isMapped[$0] && (features.f0[$0] > 0) == voiced }
+                let frames = (0..<T).filter { isMapped[$0] && (f0[$0] > 0) == voiced }
                 guard frames.count >= options.minimumStatisticsFrames else { continue }
                 var rows = [Float]()
                 rows.reserveCapacity(frames.count * M)
-                for i in frames { rows += mapped[(i * M)..<((i + 1) * M)] }
+                for i in frames { rows += cep[(i * M)..<((i + 1) * M)] }
                 let got = rows.withUnsafeBufferPointer { CepstralStatistics(rows: $0, order: M) }
+                rows = []
                 let want = voiced ? model.voicedStatistics : model.unvoicedStatistics
                 let gains = (0..<M).map { m in powf(want.standardDeviation[m] / got.standardDeviation[m], options.varianceRestoration) }
                 for i in frames {
-                    for m in 1..<M { mapped[i * M + m] = got.mean[m] + (mapped[i * M + m] - got.mean[m]) * gains[m] }
+                    for m in 1..<M { cep[i * M + m] = got.mean[m] + (cep[i * M + m] - got.mean[m]) * gains[m] }
                 }
             }
         }
-        // Pass 3: apply the cepstral change to the take's envelope (its detail beyond the cepstrum's order stays).
-        let targets = mapped, flags = isMapped
+        let targets = cep
+        cep = []
+        return FrameTargets(cepstra: targets, mapped: isMapped, aperiodicity: apTargets, bandCount: B)
+    }
+
+    /// The frame step of the mapping: moves the aperiodicity of `out` (frames `out.firstFrame…` of the take, pitch
+    /// shifted and vocal-tract warped; `cep` their cepstra) to the targets and applies the cepstral change to its
+    /// envelope (the detail beyond the cepstrum's order stays), then the formant shift.
+    func apply(_ targets: FrameTargets, to out: inout VoiceFeatures, cepstra takeCepstra: [Float]) {
+        let T = out.frameCount, M = model.cepstrumOrder, bins = out.binCount, B = out.bandCount
+        let first = out.firstFrame
+        precondition(B == targets.bandCount && first + T <= targets.mapped.count, "block outside the planned take")
+        let strength = Float(max(0, min(1, options.strength)))
+        let formant = options.formantRatio
+        let me = self
+        for i in 0..<T where targets.mapped[first + i] && out.f0[i] > 0 {
+            for band in 0..<B {
+                let a = out.bandAperiodicity[i * B + band]
+                out.bandAperiodicity[i * B + band] = a + strength * (min(0, targets.aperiodicity[(first + i) * B + band]) - a)
+            }
+        }
         out.envelope.withUnsafeMutableBufferPointer { envb in
             let env = SharedPointer(envb.baseAddress!)
             parallelRanges(T, minimumPerJob: 128) { range in
@@ -356,9 +547,9 @@ public struct VoiceConverter: Sendable {
                 defer { delta.deallocate(); scratch.deallocate(); logDelta.deallocate(); warped.deallocate() }
                 for i in range {
                     let row = env.pointer + i * bins
-                    if flags[i] {
+                    if targets.mapped[first + i] {
                         delta[0] = 0
-                        for m in 1..<M { delta[m] = strength * (targets[i * M + m] - takeCepstra[i * M + m]) }
+                        for m in 1..<M { delta[m] = strength * (targets.cepstra[(first + i) * M + m] - takeCepstra[i * M + m]) }
                         me.cepstrum.logDifference(delta, scratch: scratch, into: logDelta)
                         for b in 0..<bins { row[b] *= expf(logDelta[b]) }
                     }
@@ -370,7 +561,32 @@ public struct VoiceConverter: Sendable {
                 }
             }
         }
-        return out
+    }
+
+    /// Cepstra (`frameCount × order`, in place) of the envelopes they describe with the frequency axis scaled by
+    /// `ratio`, computed from the cepstra alone (back to a smooth envelope, warped, analysed again): the
+    /// vocal-tract warp for a take too long to hold its envelopes. The envelopes' detail beyond the cepstrum's
+    /// order is lost, so this is close to, not equal to, the cepstra of the warped envelopes.
+    func warpingCepstra(_ cep: inout [Float], ratio: Double) {
+        let M = model.cepstrumOrder, bins = cepstrum.binCount, T = cep.count / M
+        let me = self
+        cep.withUnsafeMutableBufferPointer { cb in
+            let c = SharedPointer(cb.baseAddress!)
+            parallelRanges(T, minimumPerJob: 256) { range in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: me.cepstrum.scratchCount)
+                let env = UnsafeMutablePointer<Float>.allocate(capacity: bins)
+                let warped = UnsafeMutablePointer<Float>.allocate(capacity: bins)
+                defer { scratch.deallocate(); env.deallocate(); warped.deallocate() }
+                for i in range {
+                    let row = c.pointer + i * M
+                    me.cepstrum.logDifference(row, scratch: scratch, into: env)
+                    for b in 0..<bins { env[b] = expf(env[b]) }
+                    VoiceFeatures.warpEnvelope(UnsafeBufferPointer(start: env, count: bins), ratio: ratio,
+                                               into: UnsafeMutableBufferPointer(start: warped, count: bins))
+                    me.cepstrum.analyze(envelope: warped, scratch: scratch, into: row)
+                }
+            }
+        }
     }
 
     /// The envelope frequency ratio (take → voice) that best aligns the take's mean voiced log spectrum with the
@@ -428,5 +644,55 @@ public struct VoiceConverter: Sendable {
         guard let best = fits.map(\.error).min() else { return 1 }
         let tolerance = best * (1 + options.vocalTractTolerance)
         return fits.filter { $0.error <= tolerance }.min { abs(log($0.ratio)) < abs(log($1.ratio)) }?.ratio ?? 1
+    }
+}
+
+/// Frame levels of a signal streamed in blocks: each frame's RMS (dBFS) over ±5 ms around its centre, the values
+/// `frameLevels` gives for the whole signal, holding only the samples the next frames still need.
+final class FrameLevelMeter {
+    private let sampleRate: Double
+    private let framePeriod: Double
+    private let half: Int
+    private var samples: [Float] = []
+    private var offset = 0            // signal index of samples[0]
+    private var nextFrame = 0
+    private var levels: [Float] = []
+
+    init(sampleRate: Double, framePeriod: Double) {
+        self.sampleRate = sampleRate
+        self.framePeriod = framePeriod
+        half = max(1, Int(0.005 * sampleRate))
+    }
+
+    func push(_ x: [Float]) {
+        samples += x
+        measure(upTo: .max, final: false)
+    }
+
+    /// Levels of the first `frameCount` frames (the signal has ended).
+    func finish(frameCount: Int) -> [Float] {
+        measure(upTo: frameCount, final: true)
+        return Array(levels.prefix(frameCount))
+    }
+
+    private func measure(upTo count: Int, final: Bool) {
+        let end = offset + samples.count
+        while nextFrame < count {
+            let c = Int((Double(nextFrame) * framePeriod * sampleRate).rounded())
+            if !final && c + half > end { break }
+            // As `frameLevels`: the window clipped to the signal, summed in order.
+            let a = max(0, c - half), b = min(end, c + half)
+            if b > a {
+                var e: Float = 0
+                for n in a..<b { e += samples[n - offset] * samples[n - offset] }
+                levels.append(max(-140, 10 * log10f(e / Float(b - a) + 1e-20)))
+            } else {
+                levels.append(-140)
+            }
+            nextFrame += 1
+        }
+        let keep = min(end, max(offset, Int((Double(nextFrame) * framePeriod * sampleRate).rounded()) - half))
+        samples.removeFirst(keep - offset)
+        offset = keep
     }
 }

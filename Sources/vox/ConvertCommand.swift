@@ -42,6 +42,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Print a JSON report on stdout.")
     var json = false
 
+    @Option(help: ArgumentHelp("Frames per analysis block (tests: forces many small blocks).", visibility: .hidden))
+    var blockFrames: Int?
+
     @OptionGroup var progress: ProgressOptions
 
     func validate() throws {
@@ -50,6 +53,7 @@ struct ConvertCommand: ParsableCommand {
         }
         guard (0.5...2).contains(formantShift) else { throw ValidationError("--formant-shift must be 0.5…2") }
         guard (0...1).contains(strength) else { throw ValidationError("--strength must be 0…1") }
+        if let blockFrames { guard blockFrames >= 1 else { throw ValidationError("--block-frames must be at least 1") } }
     }
 
     struct Summary: Encodable {
@@ -84,23 +88,15 @@ struct ConvertCommand: ParsableCommand {
         var summaries = [Summary]()
         for (i, (take, out)) in zip(takes, outputs).enumerated() {
             let t0 = Date()
-            let audio = try AudioFileReader.read(path: take)
             var options = VoiceConversionOptions()
             options.formantRatio = formantShift
             options.strength = strength
             var converter = VoiceConverter(model: model, options: options)
             try applyTranspose(transpose, to: &converter)
-            let result: (audio: AudioBuffer, report: ConversionReport)
-            do { result = try converter.convert(audio) } catch let e as AudioError { throw AudioError(e.kind, path: take, e.message) }
-            let container = AudioContainer(pathExtensionOf: out)!
-            let format = try AudioFileFormat(container: container, encoding: container == .wav ? .float32 : .pcm24)
-            let finished = try finalizeConvertedOutput(result.audio, take: take, model: model, report: result.report)
-            let y = container == .flac ? scaledBelowFullScale(finished.audio) : finished.audio
-            try AudioFileWriter.write(y, to: out, format: format, dither: container == .flac, inputs: [take, voice],
-                                      metadata: finished.metadata)
+            let (report, info) = try convertStreaming(converter, take: take, to: out)
             bar.update(Double(i + 1))
-            summaries.append(Summary(input: take, output: out, voice: voice, seconds: audio.duration, sampleRate: Int(audio.sampleRate),
-                                     report: result.report, wallSeconds: Date().timeIntervalSince(t0)))
+            summaries.append(Summary(input: take, output: out, voice: voice, seconds: Double(info.frames) / Double(info.rate),
+                                     sampleRate: info.rate, report: report, wallSeconds: Date().timeIntervalSince(t0)))
         }
         bar.finish()
         if json {
@@ -110,13 +106,46 @@ struct ConvertCommand: ParsableCommand {
         }
     }
 
-    /// The one place every converted buffer passes through before it is written (see `markConvertedVocal`).
-    func finalizeConvertedOutput(_ buffer: AudioBuffer, take: String, model: VoiceModel,
-                                 report: ConversionReport) throws -> (audio: AudioBuffer, metadata: AudioMetadata) {
-        let (audio, record) = try markConvertedVocal(buffer, take: take, model: model, watermark: !noWatermark)
-        let base = AudioMetadata(title: URL(fileURLWithPath: take).deletingPathExtension().lastPathComponent,
-                                 artist: model.name)
-        return (audio, record.metadata(base: base))
+    /// Streams one take through the converter into `out`: the converted samples are watermarked as they come
+    /// (unless --no-watermark) and written with the provenance record; a FLAC output is staged as a float WAV and
+    /// scaled below full scale once the peak is known (as `vox resynth`). Returns the report, and the take's
+    /// length (frames) and rate.
+    func convertStreaming(_ converter: VoiceConverter, take: String, to out: String) throws -> (ConversionReport, (frames: Int, rate: Int)) {
+        let model = converter.model
+        let rate = try AudioFileReader(path: take).info.sampleRate
+        let container = AudioContainer(pathExtensionOf: out)!
+        let (marker, record) = try convertedVocalProvenance(model: model, sampleRate: Double(rate), watermark: !noWatermark)
+        let base = AudioMetadata(title: URL(fileURLWithPath: take).deletingPathExtension().lastPathComponent, artist: model.name)
+        let metadata = record.metadata(base: base)
+        let floatWAV = try AudioFileFormat(container: .wav, encoding: .float32)
+        let stage = container == .wav ? out : try OutputPath.temporarySibling(of: out)
+        defer { if stage != out { unlink(stage) } }
+        let writer = try AudioFileWriter(path: stage, format: floatWAV, sampleRate: rate, channelCount: 1, inputs: [take, voice],
+                                         metadata: container == .wav ? metadata : nil)
+        var peak: Float = 0, frames = 0
+        func write(_ y: AudioBuffer) throws {
+            for v in y.channels[0] { peak = max(peak, abs(v)) }
+            frames += y.frameCount
+            try writer.write(y)
+        }
+        let report: ConversionReport
+        do {
+            var streaming = StreamingAnalysisOptions()
+            if let blockFrames { streaming.blockFrames = blockFrames }
+            report = try converter.convert(path: take, streaming: streaming) { y in
+                let block = AudioBuffer(channels: [y], sampleRate: Double(rate))
+                try write(marker?.push(block) ?? block)
+            }
+        } catch let e as AudioError where e.path == nil { throw AudioError(e.kind, path: take, e.message) }
+        if let marker {
+            try write(marker.finish())
+            guard marker.markedFrames > 0 else {
+                throw AudioError(.empty, path: take, "the converted vocal is silent: nothing to watermark")
+            }
+        }
+        try writer.finish()
+        if container == .flac { try writeStagedFLAC(stage: stage, to: out, peak: peak, inputs: [take, voice], metadata: metadata) }
+        return (report, (frames, rate))
     }
 }
 
@@ -138,20 +167,31 @@ func applyTranspose(_ value: String, to converter: inout VoiceConverter) throws 
 /// - Throws: `.empty` when the vocal is digitally silent (no mark can hide in it).
 func markConvertedVocal(_ buffer: AudioBuffer, take: String, model: VoiceModel,
                         watermark: Bool) throws -> (audio: AudioBuffer, record: ProvenanceRecord) {
-    let modelID = "\(model.name)#\(model.fingerprint.combinedSHA256.prefix(12))"
-    guard watermark else {
-        return (buffer, ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: modelID,
-                                         consentSHA256: model.consent.statementSHA256, watermarked: false))
-    }
-    let payload = WatermarkPayload(voiceModel: WatermarkPayload.voiceModelNumber(forID: modelID))
-    let marker = try Watermarker(payload: payload, sampleRate: buffer.sampleRate, channelCount: buffer.channelCount)
+    let (marker, record) = try convertedVocalProvenance(model: model, sampleRate: buffer.sampleRate, watermark: watermark,
+                                                        channelCount: buffer.channelCount)
+    guard let marker else { return (buffer, record) }
     var marked = AudioBuffer(frameCount: 0, channelCount: buffer.channelCount, sampleRate: buffer.sampleRate)
     marked.append(marker.push(buffer))
     marked.append(marker.finish())
     guard marker.markedFrames > 0 else {
         throw AudioError(.empty, path: take, "the converted vocal is silent: nothing to watermark")
     }
-    return (marked, ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: modelID,
+    return (marked, record)
+}
+
+/// The watermark embedder (nil when `watermark` is false) and provenance record of a converted vocal: synthetic
+/// voice, voice-model id (`name#` + training fingerprint prefix), consent hash, and the key and payload (the
+/// model's 16-bit number and the day) of the mark, or `watermarked: false`.
+func convertedVocalProvenance(model: VoiceModel, sampleRate: Double, watermark: Bool,
+                              channelCount: Int = 1) throws -> (marker: Watermarker?, record: ProvenanceRecord) {
+    let modelID = "\(model.name)#\(model.fingerprint.combinedSHA256.prefix(12))"
+    guard watermark else {
+        return (nil, ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: modelID,
+                                      consentSHA256: model.consent.statementSHA256, watermarked: false))
+    }
+    let payload = WatermarkPayload(voiceModel: WatermarkPayload.voiceModelNumber(forID: modelID))
+    let marker = try Watermarker(payload: payload, sampleRate: sampleRate, channelCount: channelCount)
+    return (marker, ProvenanceRecord(containsSyntheticVoice: true, voiceModelID: modelID,
                                      consentSHA256: model.consent.statementSHA256, watermarker: marker))
 }
 

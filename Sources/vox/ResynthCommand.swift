@@ -129,14 +129,7 @@ struct ResynthCommand: ParsableCommand {
             try synthesize(nil, finalCount: inputCount)
         }
         try writer.finish()
-        if container == .flac {
-            let pcm24 = try AudioFileFormat(container: .flac, encoding: .pcm24)
-            let staged = try AudioFileReader(path: stage)
-            let flac = try AudioFileWriter(path: output, format: pcm24, sampleRate: Int(rate), channelCount: 1, dither: true,
-                                           inputs: [input])
-            while let block = try staged.read(maxFrames: 1 << 16) { try flac.write(scaledBelowFullScale(block, peak: peak)) }
-            try flac.finish()
-        }
+        if container == .flac { try writeStagedFLAC(stage: stage, to: output, peak: peak, inputs: [input]) }
         bar.finish()
         if json {
             let voiced = f0.filter { $0 > 0 }.sorted()
@@ -168,4 +161,15 @@ func scaledBelowFullScale(_ buffer: AudioBuffer) -> AudioBuffer {
 func scaledBelowFullScale(_ buffer: AudioBuffer, peak: Float) -> AudioBuffer {
     guard peak > 1 else { return buffer }
     return AudioBuffer(channels: buffer.channels.map { $0.map { $0 / peak } }, sampleRate: buffer.sampleRate)
+}
+
+/// Copies a staged float WAV (a vocoder's whole output, peak `peak`) to a 24-bit FLAC at `output`, scaled below
+/// full scale as a whole (`scaledBelowFullScale`), with TPDF dither.
+func writeStagedFLAC(stage: String, to output: String, peak: Float, inputs: [String], metadata: AudioMetadata? = nil) throws {
+    let pcm24 = try AudioFileFormat(container: .flac, encoding: .pcm24)
+    let staged = try AudioFileReader(path: stage)
+    let flac = try AudioFileWriter(path: output, format: pcm24, sampleRate: staged.info.sampleRate, channelCount: 1,
+                                   dither: true, inputs: inputs, metadata: metadata)
+    while let block = try staged.read(maxFrames: 1 << 16) { try flac.write(scaledBelowFullScale(block, peak: peak)) }
+    try flac.finish()
 }

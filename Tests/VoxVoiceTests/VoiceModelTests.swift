@@ -152,6 +152,51 @@ final class VoiceModelTests: XCTestCase {
         XCTAssertGreaterThan(report.voicedFraction, 0.5)
     }
 
+    /// Signal-to-difference ratio (dB) of `b` against `a` (∞ when identical).
+    static func snrDB(_ a: [Float], _ b: [Float]) -> Double {
+        var s = 0.0, d = 0.0
+        for i in 0..<min(a.count, b.count) { s += Double(a[i] * a[i]); d += Double((a[i] - b[i]) * (a[i] - b[i])) }
+        return 10 * log10(s / max(d, 1e-30))
+    }
+
+    /// The streamed conversion of a file: one block gives `convert`'s output exactly (and its report); many small
+    /// blocks (statistics pass, then conversion pass block by block) give the same length and close figures.
+    func testStreamedConversionMatchesTheWholeTake() throws {
+        let model = try Self.model(f1: 400, f2: 2200)
+        // 4 s at 22.05 kHz: resampled to the model's 16 kHz on the way in and back on the way out.
+        let takeSamples = Self.voice(seconds: 4, baseHz: 230, f1: 700, f2: 1200, seed: 0.4)
+        let take = try Resampler.resample(AudioBuffer(channels: [takeSamples, takeSamples.map { $0 * 0.5 }], sampleRate: Self.rate), to: 22050)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vox-stream-convert-\(UUID().uuidString).wav").path
+        defer { unlink(path) }
+        try AudioFileWriter.write(take, to: path, format: try AudioFileFormat(container: .wav, encoding: .float32))
+        var options = VoiceConversionOptions()
+        options.minimumStatisticsFrames = 50
+        options.transposeAutomatically = true
+        let converter = VoiceConverter(model: model, options: options)
+        let (whole, wholeReport) = try converter.convert(take)
+        func streamed(blockFrames: Int) throws -> ([Float], ConversionReport) {
+            var streaming = StreamingAnalysisOptions()
+            streaming.blockFrames = blockFrames
+            var y = [Float]()
+            let report = try converter.convert(path: path, streaming: streaming) { y += $0 }
+            return (y, report)
+        }
+        func figures(_ r: ConversionReport) -> [Double] {
+            [r.transposeSemitones, r.vocalTractRatio, r.voicedFraction, r.takeP5Hz ?? 0, r.takeP95Hz ?? 0, r.outsideFraction]
+        }
+        let (one, oneReport) = try streamed(blockFrames: 8000)
+        XCTAssertEqual(one.count, take.frameCount)
+        XCTAssertGreaterThanOrEqual(Self.snrDB(whole.channels[0], one), 60)
+        XCTAssertEqual(figures(oneReport), figures(wholeReport))
+        let (many, manyReport) = try streamed(blockFrames: 100)
+        XCTAssertEqual(many.count, take.frameCount)
+        XCTAssertEqual(manyReport.transposeSemitones, wholeReport.transposeSemitones)
+        for (a, b) in zip(figures(manyReport), figures(wholeReport)) { XCTAssertEqual(a, b, accuracy: 0.02 * max(1, abs(b))) }
+        let snr = Self.snrDB(one, many)
+        print("streamed conversion: one block vs 100-frame blocks \(snr) dB, vocal tract \(oneReport.vocalTractRatio) vs \(manyReport.vocalTractRatio)")
+        XCTAssertGreaterThan(snr, 15)
+    }
+
     func testTranspositionIsExact() throws {
         let model = try Self.model(f1: 700, f2: 1200)
         let takeSamples = Self.voice(seconds: 2, baseHz: 200, f1: 600, f2: 1500, seed: 0.2)
