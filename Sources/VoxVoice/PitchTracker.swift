@@ -147,9 +147,12 @@ public struct PitchTracker: Sendable {
         // Rumble and other sub-F0 energy dominate the difference function of weak voice (a breathy offset 40 dB
         // below a room's 20 Hz hum has no periodic dip at all) and bias the refinement's fundamental bin.
         // The cutoff stays below the lowest F0 searched (−6 dB at the cutoff).
+        // The silence gate stays on the unfiltered signal: block-wise analysis sets its reference with a DC plateau
+        // of the file's loudest frame energy (StreamingVoiceAnalyzer), which a high-pass would remove.
+        let unfiltered = x
         let cutoff = min(options.highPassHz, 0.8 * options.minimumF0)
         if cutoff > 0 { x = Self.highPass(x, rate: rate, cutoff: cutoff) }
-        let cands = candidates(x, rate: rate, frameCount: frameCount)
+        let cands = candidates(x, gateSignal: cutoff > 0 ? unfiltered : nil, rate: rate, frameCount: frameCount)
         var (f0, conf) = decode(cands)
         let audible = cands.map { !$0.isEmpty }
         f0 = Self.fillGaps(f0, audible: audible, maximumGap: options.gapFillFrames)
@@ -166,7 +169,8 @@ public struct PitchTracker: Sendable {
     struct Candidate { var f0: Float; var probability: Float; var periodicity: Float }
 
     /// Per-frame candidates (at most a handful) and the frame's total voiced probability.
-    func candidates(_ x: [Float], rate: Double, frameCount: Int) -> [[Candidate]] {
+    /// - Parameter gateSignal: the signal whose frame energies the silence gate compares (default `x`).
+    func candidates(_ x: [Float], gateSignal: [Float]? = nil, rate: Double, frameCount: Int) -> [[Candidate]] {
         let o = options
         let tauMin = max(2, Int((rate / o.maximumF0).rounded(.down)))
         let tauMax = Int((rate / o.minimumF0).rounded(.up))
@@ -194,12 +198,18 @@ public struct PitchTracker: Sendable {
         let span = w + tauMax + 1
         let framePeriod = o.framePeriod
         @Sendable func start(_ t: Int) -> Int { Int((Double(t) * framePeriod * rate).rounded()) - (w + tauMax / 2) / 2 }
-        // Loudness gate relative to the loudest frame.
+        // Loudness gate relative to the loudest frame (energies of `gateSignal`); a frame whose analysed signal is
+        // digital silence is skipped as well.
+        var gatePrefix = prefix
+        if let g = gateSignal {
+            precondition(g.count == len, "gate signal length differs")
+            for i in 0..<len { gatePrefix[i + 1] = gatePrefix[i] + Double(g[i]) * Double(g[i]) }
+        }
         var frameEnergy = [Double](repeating: 0, count: frameCount)
         var loudest = 0.0
         for t in 0..<frameCount {
             let s = max(0, min(len, start(t))), e = max(0, min(len, start(t) + span))
-            frameEnergy[t] = (prefix[e] - prefix[s]) / Double(span)
+            frameEnergy[t] = prefix[e] == prefix[s] ? 0 : (gatePrefix[e] - gatePrefix[s]) / Double(span)
             loudest = max(loudest, frameEnergy[t])
         }
         let gate = loudest * pow(10, o.silenceDB / 10)
