@@ -147,8 +147,8 @@ public struct PitchTracker: Sendable {
         // Rumble and other sub-F0 energy dominate the difference function of weak voice (a breathy offset 40 dB
         // below a room's 20 Hz hum has no periodic dip at all) and bias the refinement's fundamental bin.
         // The cutoff stays below the lowest F0 searched (−6 dB at the cutoff).
-        // The silence gate stays on the unfiltered signal: block-wise analysis sets its reference with a DC plateau
-        // of the file's loudest frame energy (StreamingVoiceAnalyzer), which a high-pass would remove.
+        // The silence gate's reference (the loudest frame) stays on the unfiltered signal: block-wise analysis sets it
+        // with a DC plateau of the file's loudest frame energy (StreamingVoiceAnalyzer), which a high-pass removes.
         let unfiltered = x
         let cutoff = min(options.highPassHz, 0.8 * options.minimumF0)
         if cutoff > 0 { x = Self.highPass(x, rate: rate, cutoff: cutoff) }
@@ -198,8 +198,9 @@ public struct PitchTracker: Sendable {
         let span = w + tauMax + 1
         let framePeriod = o.framePeriod
         @Sendable func start(_ t: Int) -> Int { Int((Double(t) * framePeriod * rate).rounded()) - (w + tauMax / 2) / 2 }
-        // Loudness gate relative to the loudest frame (energies of `gateSignal`); a frame whose analysed signal is
-        // digital silence is skipped as well.
+        // Loudness gate: each frame's energy (of the analysed, high-passed signal: rumble alone is not voice) against
+        // the loudest frame of `gateSignal` (the unfiltered signal, whose loudest frame block-wise analysis sets
+        // with a DC plateau).
         var gatePrefix = prefix
         if let g = gateSignal {
             precondition(g.count == len, "gate signal length differs")
@@ -209,8 +210,8 @@ public struct PitchTracker: Sendable {
         var loudest = 0.0
         for t in 0..<frameCount {
             let s = max(0, min(len, start(t))), e = max(0, min(len, start(t) + span))
-            frameEnergy[t] = prefix[e] == prefix[s] ? 0 : (gatePrefix[e] - gatePrefix[s]) / Double(span)
-            loudest = max(loudest, frameEnergy[t])
+            frameEnergy[t] = (prefix[e] - prefix[s]) / Double(span)
+            loudest = max(loudest, (gatePrefix[e] - gatePrefix[s]) / Double(span))
         }
         let gate = loudest * pow(10, o.silenceDB / 10)
         var result = [[Candidate]](repeating: [], count: frameCount)

@@ -144,20 +144,24 @@ public struct VoiceConverter: Sendable {
         return out
     }
 
-    /// The whole-octave transposition (semitones, a multiple of 12 in −36…36) that puts the take's voiced F0 best
-    /// inside the voice's 5th–95th percentile range: least mean distance (octaves) outside the range, ties broken
-    /// by the distance between the medians.
+    /// The whole-octave transposition (semitones, a multiple of 12 in −36…36) that brings the take's median voiced
+    /// F0 nearest the voice's median (in octaves); ties broken by the least mean distance outside the voice's
+    /// 5th–95th percentile range. The medians decide, not the range fit: a voice trained on speech has a wide range
+    /// (a female take fits inside a male voice's 5th–95th percentiles untransposed: VCC2016 SF1→SM1 kept 3 of 5
+    /// takes at 0 that way), while the median is where the voice lives.
     public static func automaticTranspose(takeF0: [Float], range: PitchRange) -> Double {
         let lf = takeF0.filter { $0 > 0 }.map { log2(Double($0)) }
         guard !lf.isEmpty else { return 0 }
         let lo = log2(range.p5Hz), hi = log2(range.p95Hz), med = log2(range.medianHz)
         let takeMedian = lf.sorted()[lf.count / 2]
-        var best = (score: Double.infinity, tie: Double.infinity, k: 0)
+        var best = (distance: Double.infinity, outside: Double.infinity, k: 0)
         for k in -3...3 {
             let s = Double(k)
-            let score = lf.reduce(0.0) { $0 + max(0, lo - ($1 + s), ($1 + s) - hi) } / Double(lf.count)
-            let tie = abs(takeMedian + s - med)
-            if score < best.score - 1e-9 || (abs(score - best.score) <= 1e-9 && tie < best.tie) { best = (score, tie, k) }
+            let distance = abs(takeMedian + s - med)
+            let outside = lf.reduce(0.0) { $0 + max(0, lo - ($1 + s), ($1 + s) - hi) } / Double(lf.count)
+            if distance < best.distance - 1e-9 || (abs(distance - best.distance) <= 1e-9 && outside < best.outside) {
+                best = (distance, outside, k)
+            }
         }
         return Double(12 * best.k)
     }
