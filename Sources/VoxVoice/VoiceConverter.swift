@@ -651,8 +651,8 @@ public struct VoiceConverter: Sendable {
     }
 }
 
-/// Frame levels of a signal streamed in blocks: each frame's RMS (dBFS) over ±5 ms around its centre, the values
-/// `frameLevels` gives for the whole signal, holding only the samples the next frames still need.
+/// Frame levels of a signal streamed in blocks: each frame's RMS (dBFS, floor −140) over ±5 ms around its centre,
+/// holding only the samples the next frames still need (`frameLevels` runs it over a whole signal).
 final class FrameLevelMeter {
     private let sampleRate: Double
     private let framePeriod: Double
@@ -684,11 +684,14 @@ final class FrameLevelMeter {
         while nextFrame < count {
             let c = Int((Double(nextFrame) * framePeriod * sampleRate).rounded())
             if !final && c + half > end { break }
-            // As `frameLevels`: the window clipped to the signal, summed in order.
+            // The window clipped to the signal, summed in order.
             let a = max(0, c - half), b = min(end, c + half)
             if b > a {
-                var e: Float = 0
-                for n in a..<b { e += samples[n - offset] * samples[n - offset] }
+                let e = samples.withUnsafeBufferPointer { s in
+                    var e: Float = 0
+                    for n in (a - offset)..<(b - offset) { e += s[n] * s[n] }
+                    return e
+                }
                 levels.append(max(-140, 10 * log10f(e / Float(b - a) + 1e-20)))
             } else {
                 levels.append(-140)

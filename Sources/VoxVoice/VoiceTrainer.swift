@@ -255,19 +255,11 @@ public struct VoiceTrainer: Sendable {
     }
 }
 
-/// RMS level (dBFS, floor −140) of 10 ms windows centred on each frame.
+/// RMS level (dBFS, floor −140) of 10 ms windows centred on each frame (`FrameLevelMeter` over the whole signal).
 func frameLevels(_ x: [Float], sampleRate fs: Double, framePeriod: Double, count: Int) -> [Float] {
-    let half = max(1, Int(0.005 * fs))
-    return x.withUnsafeBufferPointer { xb in
-        (0..<count).map { i in
-            let c = Int((Double(i) * framePeriod * fs).rounded())
-            let a = max(0, c - half), b = min(xb.count, c + half)
-            guard b > a else { return -140 }
-            var e: Float = 0
-            for n in a..<b { e += xb[n] * xb[n] }
-            return max(-140, 10 * log10f(e / Float(b - a) + 1e-20))
-        }
-    }
+    let meter = FrameLevelMeter(sampleRate: fs, framePeriod: framePeriod)
+    meter.push(x)
+    return meter.finish(frameCount: count)
 }
 
 /// The `p` quantile (nearest rank) of a non-empty array; 0 for an empty one.
