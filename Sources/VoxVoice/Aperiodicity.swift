@@ -119,17 +119,24 @@ public struct Aperiodicity: Sendable {
         }
     }
 
+    /// The `2·half + 1` samples centred at `position` (s), windowed, zero-padded to `fft`'s size and transformed.
+    static func transformWindowed(_ x: UnsafeBufferPointer<Float>, fs: Double, position: Double, half h: Int,
+                                  window: VocoderDSP.CosineWindow, fft: RealFFT, weights: UnsafeMutablePointer<Double>) {
+        let t = fft.timeSamples
+        VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!,
+                                   window: window, weights: weights)
+        for j in min(fft.size, 2 * h + 1)..<fft.size { t[j] = 0 }
+        fft.transformForward()
+    }
+
     /// Share of the 100–7900 Hz power below 4 kHz, Blackman window three periods long (D4C's LoveTrain).
     static func voicedShare(_ x: UnsafeBufferPointer<Float>, fs: Double, f0: Double, position: Double, work: inout Work) -> Double {
         let fft = work.love
         let n = fft.size
         let half = n / 2
         let h = Int((1.5 * fs / f0).rounded())
-        let t = fft.timeSamples
-        VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!,
-                                   window: .blackman(omega: .pi * f0 / (1.5 * fs)), weights: work.weights)
-        for j in min(n, 2 * h + 1)..<n { t[j] = 0 }
-        fft.transformForward()
+        transformWindowed(x, fs: fs, position: position, half: h, window: .blackman(omega: .pi * f0 / (1.5 * fs)),
+                          fft: fft, weights: work.weights)
         let s = fft.spectrumValues
         let b0 = Int((100 * Double(n) / fs).rounded(.up))
         let b1 = min(half, Int((4000 * Double(n) / fs).rounded(.up)))
@@ -183,11 +190,8 @@ public struct Aperiodicity: Sendable {
         VocoderDSP.dcCorrection(work.centroid1, f0: f0, sampleRate: fs, fftSize: n, scratch: work.scratch)
         // F0-smoothed power spectrum, Hann window four periods long.
         let h = Int((2 * fs / f0).rounded())
-        let t = fft.timeSamples
-        VocoderDSP.windowedSegment(x, origin: Int((position * fs + 0.001).rounded()), half: h, into: t.baseAddress!,
-                                   window: .hann(omega: .pi * f0 / (2 * fs)), weights: work.weights)
-        for j in min(n, 2 * h + 1)..<n { t[j] = 0 }
-        fft.transformForward()
+        transformWindowed(x, fs: fs, position: position, half: h, window: .hann(omega: .pi * f0 / (2 * fs)),
+                          fft: fft, weights: work.weights)
         let s = fft.spectrumValues
         let p = work.smoothPower
         for k in 0...half { p[k] = Double(s[2 * k]) * Double(s[2 * k]) + Double(s[2 * k + 1]) * Double(s[2 * k + 1]) }
