@@ -9,9 +9,11 @@ import VoxSpectral
 /// `α·m·X`, where `m = ±1` is the cell's keyed sign (sync cells) or sign × coded payload bit (payload cells) and
 /// `X` the host's own coefficient: multiplying magnitudes by `1 ± α` hides the mark under the signal (no energy
 /// where the host is silent) and keeps the phase. Within a frame `α ∝ E^−½` per cell (equal mark energy per cell),
-/// scaled so that the frame's host-to-mark energy ratio is `targetSNRDB` (capped at `maximumRelativeGain`). The mark, band-limited below 8 kHz, is resampled back
-/// to the host's rate and added, scaled down where needed so that every `snrGuardSeconds` window keeps
-/// `minimumSNRDB`: the host above the band and all its other detail are untouched. The pattern
+/// scaled so that the frame's host-to-mark energy ratio is `targetSNRDB`, then capped: a cut (`m = −1`) at
+/// `maximumRelativeGain` (−20 dB), a boost (`m = +1`) at `maximumRelativeBoost` (+9.5 dB). The mark, band-limited
+/// below 8 kHz, is resampled back to the host's rate and added, scaled down so that every `snrGuardSeconds` window
+/// keeps `minimumSNRDB` (the target lies under it, so most windows sit exactly there: the whole budget is used):
+/// the host above the band and all its other detail are untouched. The pattern
 /// repeats every block (1.024 s) on an absolute time grid, so any excerpt holds whole repeats.
 ///
 /// Stream with `push(_:)` / `finish()` (bounded memory, any block sizes, the same result as `embed(_:)`).
@@ -128,7 +130,9 @@ public final class Watermarker {
         for c in 0..<channelCount { pendingMark[c].append(contentsOf: mark.channels[c]) }
         let ready = min(pendingMark[0].count, pending[0].count)
         let n = final ? pending[0].count : ready - ready % guardWindow
-        let limit = pow(10, -configuration.minimumSNRDB / 10)
+        // 0.01 dB above the minimum: the float rounding of `host + gain·mark` must not tip a window that the
+        // guard fills exactly (the default target fills most windows) to 34.9999999 dB.
+        let limit = pow(10, -(configuration.minimumSNRDB + 0.01) / 10)
         var out = (0..<channelCount).map { c in Array(pending[c][0..<n]) }
         var start = 0
         while start < n {
@@ -160,7 +164,7 @@ public final class Watermarker {
         let low = cfg.lowBin, k = cfg.frequencyCells, width = cfg.binsPerCell
         let high = low + k * width
         let ratio = pow(10, -cfg.targetSNRDB / 10)
-        let maxGain = cfg.maximumRelativeGain, gamma = cfg.energyExponent
+        let maxCut = cfg.maximumRelativeGain, maxBoost = cfg.maximumRelativeBoost, gamma = cfg.energyExponent
         var weights = [Double](repeating: 1, count: k)
         let hop = cfg.embeddingHop, cellSamples = cfg.samplesPerCell, blockCells = cfg.cellsPerBlock
         let first = analysisFrames
@@ -185,7 +189,7 @@ public final class Watermarker {
                         }
                         marked += 1
                         // Relative gain per frequency cell, ∝ (E/Ē)^−γ, scaled so that the mark's energy in the
-                        // frame is `ratio` times the frame's (then capped).
+                        // frame is `ratio` times the frame's (then capped: a cut at −20 dB, a boost at +9.5 dB).
                         var markEnergy = 0.0
                         for j in 0..<k {
                             var e = 0.0
@@ -200,7 +204,8 @@ public final class Watermarker {
                         for b in 0..<bins {
                             if b >= low && b < high {
                                 let j = (b - low) / width
-                                let g = Float(min(maxGain, scale * weights[j])) * mod[cell * k + j]
+                                let m = mod[cell * k + j]
+                                let g = Float(min(m > 0 ? maxBoost : maxCut, scale * weights[j])) * m
                                 frame[2 * b] *= g
                                 frame[2 * b + 1] *= g
                             } else {
