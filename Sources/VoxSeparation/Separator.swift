@@ -354,12 +354,11 @@ public struct Separator {
                                                    inputs: [inputPath], expectedFrames: info.frameCount))
             }
             while let block = try StageTrace.measure("read", { try reader.read(maxFrames: blockFrames) }) {
-                let outs = stream.push(block)
-                try StageTrace.measure("write") { for (w, out) in zip(writers, outs) { try w.write(out) } }
+                try StageTrace.measure("write") { try Self.write(stream.push(block), to: writers) }
                 progress(reader.framesRead, info.frameCount)
             }
             let outs = stream.finish()
-            try StageTrace.measure("write") { for (w, out) in zip(writers, outs) { try w.write(out) } }
+            try StageTrace.measure("write") { try Self.write(outs, to: writers) }
         } catch {
             for w in writers { w.cancel() }
             throw error
@@ -374,6 +373,21 @@ public struct Separator {
         }
         return FileSummary(input: inputPath, outputs: paths, sampleRate: info.sampleRate, channels: info.channelCount,
                            frames: reader.framesRead, seconds: Double(reader.framesRead) / Double(info.sampleRate))
+    }
+}
+
+extension Separator {
+    /// Writes each stem's block to its writer, the stems in parallel: quantising with dither and encoding cost about
+    /// as much as the Wiener filter, and after the last window nothing else is left to overlap them with.
+    static func write(_ stems: [AudioBuffer], to writers: [AudioFileWriter]) throws {
+        let failures = UnsafeMutableBufferPointer<Error?>.allocate(capacity: writers.count)
+        failures.initialize(repeating: nil)
+        defer { failures.deinitialize(); failures.deallocate() }
+        let slots = UnsafeSendable(failures), targets = UnsafeSendable(writers), blocks = UnsafeSendable(stems)
+        DispatchQueue.concurrentPerform(iterations: writers.count) { s in
+            do { try targets.value[s].write(blocks.value[s]) } catch { slots.value[s] = error }
+        }
+        if let error = failures.compactMap({ $0 }).first { throw error }
     }
 }
 
