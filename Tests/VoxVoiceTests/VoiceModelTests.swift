@@ -197,6 +197,27 @@ final class VoiceModelTests: XCTestCase {
         XCTAssertGreaterThan(snr, 15)
     }
 
+    /// A voice an octave above the take with formants 1.35× higher: the vocal-tract search reaches past 1.25
+    /// (the range for a clearly higher voice); a take at the voice's pitch keeps the 0.8…1.25 range.
+    func testVocalTractRangeExtendsUpwardsForAHigherVoice() throws {
+        let model = try Self.model(f1: 650 * 1.35, f2: 1150 * 1.35, baseHz: 240)
+        var options = VoiceConversionOptions()
+        options.minimumStatisticsFrames = 50
+        let converter = VoiceConverter(model: model, options: options)
+        func ratio(baseHz: Double) throws -> Double {
+            let x = Self.voice(seconds: 3, baseHz: baseHz, f1: 650, f2: 1150, seed: 0.2)
+            let features = try VoiceAnalyzer(options: .voiceConversion).analyze(AudioBuffer(channels: [x], sampleRate: Self.rate))
+            let levels = frameLevels(x, sampleRate: Self.rate, framePeriod: features.framePeriod, count: features.frameCount)
+            return converter.vocalTractRatio(cepstra: converter.cepstrum.analyze(features), f0: features.f0,
+                                             active: converter.activeFrames(levels: levels))
+        }
+        let low = try ratio(baseHz: 120), same = try ratio(baseHz: 240)
+        print("vocal-tract ratio: take an octave below \(low), at the voice's pitch \(same)")
+        XCTAssertGreaterThan(low, 1.25)
+        XCTAssertLessThanOrEqual(low, 1.4 + 1e-9)
+        XCTAssertLessThanOrEqual(same, 1.25 + 1e-9)
+    }
+
     func testTranspositionIsExact() throws {
         let model = try Self.model(f1: 700, f2: 1200)
         let takeSamples = Self.voice(seconds: 2, baseHz: 200, f1: 600, f2: 1500, seed: 0.2)
