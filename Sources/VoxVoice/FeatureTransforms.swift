@@ -47,6 +47,27 @@ extension VoiceFeatures {
         }
     }
 
+    /// Envelope above `hz` replaced, frame by frame, by its value at `hz` (aperiodicity unchanged).
+    ///
+    /// A take recorded at a lower rate than the voice model's and resampled up has no energy above its old Nyquist:
+    /// its envelope falls by 60–100 dB there. Mapped against a full-band voice, that empty band reads as a steep
+    /// spectral tilt: the cepstral change raises it by as much, and with the level (c0) kept, the rest of the band
+    /// comes out 10–20 dB too quiet, with bursts at the band edge. Holding the envelope flat above the band edge
+    /// makes the take look full band; the output is resampled back to the take's rate, which drops that band again.
+    public func holdingEnvelope(above hz: Double) -> VoiceFeatures {
+        let bins = binCount
+        let edge = Int((hz * Double(fftSize) / sampleRate).rounded(.down))
+        guard edge >= 0 && edge < bins - 1 else { return self }
+        var out = self
+        out.envelope.withUnsafeMutableBufferPointer { env in
+            for i in 0..<frameCount {
+                let row = env.baseAddress! + i * bins
+                (row + edge + 1).update(repeating: row[edge], count: bins - edge - 1)
+            }
+        }
+        return out
+    }
+
     /// Features of the same voice `ratio` times as long (ratio > 1 slower): the frame sequence is resampled, so
     /// pitch and timbre stay; the synthesised length is `round(sampleCount · ratio)` samples exactly. See
     /// `TimeStretcher`, which does the same block by block.

@@ -193,7 +193,7 @@ public struct VoiceConverter: Sendable {
         let atModelRate = mono.sampleRate == model.sampleRate ? mono : try Resampler.resample(mono, to: model.sampleRate)
         var analysis = options.analysis
         analysis.pitch.framePeriod = model.framePeriod
-        let features = try VoiceAnalyzer(options: analysis).analyze(atModelRate)
+        let features = bandFilled(try VoiceAnalyzer(options: analysis).analyze(atModelRate), takeRate: take.sampleRate)
         let t1 = Date()
         let levels = frameLevels(atModelRate.channels[0], sampleRate: model.sampleRate, framePeriod: features.framePeriod,
                                  count: features.frameCount)
@@ -201,7 +201,7 @@ public struct VoiceConverter: Sendable {
         if options.transposeAutomatically {
             me.options.transposeSemitones = Self.automaticTranspose(takeF0: features.f0, range: model.pitchRange)
         }
-        let converted = me.map(features, levels: levels)
+        let converted = me.map(features, levels: levels, takeRate: take.sampleRate)
         let t2 = Date()
         var out = try Synthesizer().synthesize(converted, sampleRate: take.sampleRate)
         // Resampling can leave the length a sample off; the output keeps the take's length exactly.
@@ -272,7 +272,7 @@ public struct VoiceConverter: Sendable {
         var f0 = [Float](), cep = [Float](), single: VoiceFeatures?, blocks = 0
         let levelMeter = FrameLevelMeter(sampleRate: model.sampleRate, framePeriod: model.framePeriod)
         func keep(_ features: [VoiceFeatures]) {
-            for b in features {
+            for b in features.map({ bandFilled($0, takeRate: takeRate) }) {
                 precondition(b.fftSize == model.fftSize, "features must be analysed at the model's rate")
                 f0 += b.f0
                 cep += cepstrum.analyze(b)
@@ -321,7 +321,7 @@ public struct VoiceConverter: Sendable {
         func convertBlock(_ out: VoiceFeatures, cepstra: [Float]) throws {
             let t = Date()
             var out = out
-            me.apply(plan, to: &out, cepstra: cepstra)
+            me.apply(plan, to: &out, cepstra: cepstra, takeRate: takeRate)
             let t2 = Date()
             mappingTime += t2.timeIntervalSince(t)
             let y = try synthesizer.push(out)
@@ -331,7 +331,7 @@ public struct VoiceConverter: Sendable {
         func convertBlocks(_ blocks: [VoiceFeatures]) throws {
             for b in blocks {
                 let t = Date()
-                let shifted = b.shiftingPitch(semitones: me.options.transposeSemitones)
+                let shifted = bandFilled(b, takeRate: takeRate).shiftingPitch(semitones: me.options.transposeSemitones)
                 let out = warps ? shifted.warpingFormants(ratio: scale) : shifted
                 let c = cepstrum.analyze(out)
                 analysisTime += Date().timeIntervalSince(t)
@@ -367,6 +367,13 @@ public struct VoiceConverter: Sendable {
         return report
     }
 
+    /// `features` (analysed at the model's rate) with the envelope held flat above the take's own band when the
+    /// take's rate is below the model's (see `holdingEnvelope(above:)`); the band edge is 0.45 × the take's rate,
+    /// inside the resampler's pass band.
+    func bandFilled(_ features: VoiceFeatures, takeRate: Double) -> VoiceFeatures {
+        takeRate < model.sampleRate ? features.holdingEnvelope(above: 0.45 * takeRate) : features
+    }
+
     /// The transposition in the options, and the trained-range report for the transposed F0.
     func rangeReport(_ f0: [Float], framePeriod: Double) -> ConversionReport {
         let lo = model.pitchRange.p1Hz, hi = model.pitchRange.p99Hz
@@ -391,7 +398,10 @@ public struct VoiceConverter: Sendable {
     }
 
     /// The converted features of a take analysed at the model's rate (`levels`: frame RMS in dBFS).
-    public func map(_ features: VoiceFeatures, levels: [Float]) -> VoiceFeatures {
+    /// `takeRate`: the rate the take was recorded at, when it was resampled up to the model's (its band sets where
+    /// each frame's power is measured); default the features' own rate.
+    public func map(_ features: VoiceFeatures, levels: [Float], takeRate: Double? = nil) -> VoiceFeatures {
+        let takeRate = takeRate ?? features.sampleRate
         precondition(features.sampleRate == model.sampleRate && features.fftSize == model.fftSize,
                      "features must be analysed at the model's rate")
         let active = activeFrames(levels: levels)
@@ -407,7 +417,7 @@ public struct VoiceConverter: Sendable {
         lastVocalTractRatio.value = scale
         var targets = cep
         let plan = frameTargets(&targets, f0: features.f0, active: active, bandCount: features.bandCount)
-        apply(plan, to: &out, cepstra: cep)
+        apply(plan, to: &out, cepstra: cep, takeRate: takeRate)
         return out
     }
 
@@ -535,8 +545,9 @@ public struct VoiceConverter: Sendable {
     /// The frame step of the mapping: moves the aperiodicity of `out` (frames `out.firstFrame…` of the take, pitch
     /// shifted and vocal-tract warped; `cep` their cepstra) to the targets and applies the cepstral change to its
     /// envelope (the detail beyond the cepstrum's order stays), then the formant shift.
-    func apply(_ targets: FrameTargets, to out: inout VoiceFeatures, cepstra takeCepstra: [Float]) {
+    func apply(_ targets: FrameTargets, to out: inout VoiceFeatures, cepstra takeCepstra: [Float], takeRate: Double) {
         let T = out.frameCount, M = model.cepstrumOrder, bins = out.binCount, B = out.bandCount
+        let powerBins = min(bins, Int(0.45 * min(takeRate, out.sampleRate) * Double(out.fftSize) / out.sampleRate) + 1)
         let first = out.firstFrame
         precondition(B == targets.bandCount && first + T <= targets.mapped.count, "block outside the planned take")
         let strength = Float(max(0, min(1, options.strength)))
@@ -562,7 +573,17 @@ public struct VoiceConverter: Sendable {
                         delta[0] = 0
                         for m in 1..<M { delta[m] = strength * (targets.cepstra[(first + i) * M + m] - takeCepstra[i * M + m]) }
                         me.cepstrum.logDifference(delta, scratch: scratch, into: logDelta)
+                        // The take sets each frame's power (its dynamics); the cepstral change keeps only the
+                        // log-mean level (c0), and a peakier target envelope would come out louder, up to bursts
+                        // well above the take. Measured in the take's own band (`powerBandBins`).
+                        var before: Float = 0, after: Float = 0
+                        for b in 0..<powerBins { before += row[b] }
                         for b in 0..<bins { row[b] *= expf(logDelta[b]) }
+                        for b in 0..<powerBins { after += row[b] }
+                        if after > 0 && before > 0 {
+                            let g = before / after
+                            for b in 0..<bins { row[b] *= g }
+                        }
                     }
                     if formant != 1 {
                         for b in 0..<bins { warped[b] = row[b] }
