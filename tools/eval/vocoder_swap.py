@@ -65,7 +65,8 @@ def main():
     spk = vc_eval.Spk()
     res = {}
     for p in files:
-        st = os.path.basename(p).rsplit(".", 1)[0]
+        # Speaker folder in the name: VCC2016 speakers share utterance names (and the judges cache by path).
+        st = os.path.basename(os.path.dirname(p)) + "_" + os.path.basename(p).rsplit(".", 1)[0]
         x, fs = sf.read(p, dtype="float64", always_2d=True)
         x = np.ascontiguousarray(x.mean(1))
         fh, t = pw.harvest(x, fs, f0_floor=50.0, f0_ceil=1100.0, frame_period=5.0)
@@ -108,7 +109,7 @@ def main():
             apr = np.ascontiguousarray([10 ** (np.interp(bins, centres, r) / 20) for r in bap])
             save("voxfeat_pwsynth", pw.synthesize(f0, np.ascontiguousarray(sp), apr, fs, 5.0))
         orig, e = world.analyse(p, fs), spk.emb(p)
-        line = f"{st:<12} voicing agreement {np.mean((fh > 0) == (fv > 0)):.3f} |"
+        line = f"{st:<14} voicing agreement {np.mean((fh > 0) == (fv > 0)):.3f} |"
         for k in [k for k in ALL if k in outs]:
             m, s = vc_eval.mcd(orig, world.analyse(outs[k], fs))[0], vc_eval.cos(e, spk.emb(outs[k]))
             res.setdefault(k, []).append((m, s))
