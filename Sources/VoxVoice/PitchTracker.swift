@@ -42,6 +42,14 @@ public struct PitchTrackerOptions: Sendable, Equatable {
     /// Refine each voiced F0 from the instantaneous frequencies of its first harmonics (StoneMask, Morise
     /// 2009). Default true.
     public var refine = true
+    /// Length of the refinement's Blackman window in periods of the F0 being refined. Default 4: a narrower main
+    /// lobe separates the harmonics better than StoneMask's 3 periods (median error, parallel set 0.70 → 0.66 cents,
+    /// vocadito S1 2.03 → 1.96; 5 periods: 0.68 / 1.95).
+    public var refinementWindowPeriods = 4.0
+    /// Refinement passes: the first from the fundamental and second harmonic (it fixes the harmonics' bins), the
+    /// others from up to 6 harmonics, each starting from the previous estimate. Default 3 (one more than StoneMask:
+    /// vocadito S1 GPE 2.51 → 2.41 %, median 1.96 → 1.95 cents with the 4-period window).
+    public var refinementPasses = 3
     /// Half-width (frames) of the triangular smoothing of log F0 within voiced runs, after refinement; 0 = none.
     /// Default 2 (±10 ms at 5 ms frames): removes frame-to-frame jitter of the refinement on real voices
     /// (vocadito S1: median error 2.5 → 2.0 cents) without flattening vibrato (parallel set: 0.58 → 0.69 cents;
@@ -68,16 +76,18 @@ public struct PitchTrackerOptions: Sendable, Equatable {
             && l.thresholdPrior.a == r.thresholdPrior.a && l.thresholdPrior.b == r.thresholdPrior.b
             && l.voicingPrior.a == r.voicingPrior.a && l.voicingPrior.b == r.voicingPrior.b && l.voicedOdds == r.voicedOdds
             && l.voicingSwitchProbability == r.voicingSwitchProbability && l.jumpCents == r.jumpCents
-            && l.silenceDB == r.silenceDB && l.refine == r.refine && l.smoothingFrames == r.smoothingFrames
+            && l.silenceDB == r.silenceDB && l.refine == r.refine && l.refinementWindowPeriods == r.refinementWindowPeriods
+            && l.refinementPasses == r.refinementPasses && l.smoothingFrames == r.smoothingFrames
             && l.highPassHz == r.highPassHz && l.gapFillFrames == r.gapFillFrames
             && l.edgeExtensionFrames == r.edgeExtensionFrames
     }
 
     func validate() throws {
         guard minimumF0 > 0, maximumF0 > minimumF0 * 1.5, framePeriod > 0, framePeriod <= 0.1, highPassHz >= 0,
+              refinementWindowPeriods >= 1, refinementWindowPeriods <= 16, refinementPasses >= 1,
               gapFillFrames >= 0, edgeExtensionFrames >= 0,
               analysisRate >= 4 * maximumF0, windowDuration > 0 else {
-            throw AudioError(.invalidArgument, "pitch tracker: need 0 < minimumF0 < maximumF0/1.5, 0 < frame period ≤ 0.1 s, analysis rate ≥ 4·maximumF0, high-pass, gap fill and edge extension ≥ 0")
+            throw AudioError(.invalidArgument, "pitch tracker: need 0 < minimumF0 < maximumF0/1.5, 0 < frame period ≤ 0.1 s, analysis rate ≥ 4·maximumF0, high-pass, gap fill and edge extension ≥ 0, refinement window 1–16 periods, ≥ 1 refinement pass")
         }
     }
 }
@@ -119,7 +129,7 @@ public struct PitchTrack: Sendable, Equatable {
 ///    Short unvoiced gaps inside voiced stretches are then voiced and voiced runs extended by a frame or two, as
 ///    Harvest does: weak, fast transitions and onsets are voice to the vocoder even when no dip is deep.
 /// 3. **Refinement** (StoneMask, Morise et al. 2009): the instantaneous frequencies of the first harmonics,
-///    from a Blackman window three periods long, averaged weighted by amplitude; twice.
+///    from a Blackman window four periods long, averaged weighted by amplitude; three passes.
 /// 4. **Smoothing**: a short triangular average of log F0 within voiced runs (as Harvest smooths its contour).
 public struct PitchTracker: Sendable {
     public var options: PitchTrackerOptions
@@ -446,6 +456,7 @@ public struct PitchTracker: Sendable {
         let frameCount = f0.count
         let period = options.framePeriod
         let lo = Float(options.minimumF0), hi = Float(options.maximumF0)
+        let periods = options.refinementWindowPeriods, passes = options.refinementPasses
         f0.withUnsafeMutableBufferPointer { fb in
             let fp = SharedPointer(fb.baseAddress!)
             x.withUnsafeBufferPointer { xb in
@@ -453,18 +464,19 @@ public struct PitchTracker: Sendable {
                 let xlen = xb.count
                 parallelRanges(frameCount, minimumPerJob: 64) { range in
                     let signal = UnsafeBufferPointer(start: xs.pointer, count: xlen)
-                    // One transform size for all frames (three periods of the lowest F0 fit): every distinct size
+                    // One transform size for all frames (the window at the lowest F0 fits): every distinct size
                     // would cost its own FFTW planning.
                     var n = 64
-                    while n < 2 * Int((1.5 * rate / Double(lo) * 1.12).rounded()) + 1 { n *= 2 }
+                    while n < 2 * Int((periods / 2 * rate / Double(lo) * 1.12).rounded()) + 1 { n *= 2 }
                     let main = RealFFT(size: n, measure: false), diff = RealFFT(size: n, measure: false)
                     for t in range where fp.pointer[t] > 0 {
                         var f = Double(fp.pointer[t])
                         let initial = f
                         // Two passes: the first fixes the fundamental's bin, the second uses up to 6 harmonics.
-                        for pass in 0..<2 {
+                        for pass in 0..<passes {
                             guard let g = InstantaneousFrequency.meanF0(signal, rate: rate, time: Double(t) * period, f0: f,
-                                                                        harmonics: pass == 0 ? 2 : 6, main: main, diff: diff) else { break }
+                                                                        harmonics: pass == 0 ? 2 : 6, windowPeriods: periods,
+                                                                        main: main, diff: diff) else { break }
                             f = g
                         }
                         // Keep the refinement only if it stayed near the decoded candidate (no jump to a harmonic).
@@ -478,14 +490,14 @@ public struct PitchTracker: Sendable {
     }
 }
 
-/// F0 from the instantaneous frequencies of the first harmonics (Morise's StoneMask): for a Blackman window three
+/// F0 from the instantaneous frequencies of the first harmonics (Morise's StoneMask): for a Blackman window `windowPeriods`
 /// periods long, the instantaneous frequency at the bin nearest harmonic k is the bin frequency plus the phase
 /// derivative obtained from the spectrum of the signal under the window's derivative; each harmonic votes
 /// `IF_k / k`, weighted by its amplitude.
 enum InstantaneousFrequency {
     static func meanF0(_ x: UnsafeBufferPointer<Float>, rate: Double, time: Double, f0: Double, harmonics: Int,
-                       main: RealFFT, diff: RealFFT) -> Double? {
-        let half = Int((1.5 * rate / f0).rounded())
+                       windowPeriods: Double, main: RealFFT, diff: RealFFT) -> Double? {
+        let half = Int((windowPeriods / 2 * rate / f0).rounded())
         let length = 2 * half + 1
         let n = main.size
         guard length <= n else { return nil }
@@ -528,3 +540,4 @@ enum InstantaneousFrequency {
         return result.isFinite && result > 0 ? result : nil
     }
 }
+

@@ -39,6 +39,10 @@ struct PitchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Frames per analysis block (tests: forces many small blocks).", visibility: .hidden))
     var blockFrames: Int?
 
+    @Flag(help: ArgumentHelp("Voice as `vox resynth` analyses (more liberal voicing: weakly periodic frames voiced).",
+                             visibility: .hidden))
+    var resynthVoicing = false
+
     func validate() throws {
         guard !(csv && json) else { throw ValidationError("choose one of --csv and --json") }
         guard fmin >= 20, fmax <= 4000, fmax > 1.5 * fmin else { throw ValidationError("need 20 ≤ --fmin, --fmax ≤ 4000, --fmax > 1.5·--fmin") }
@@ -70,6 +74,7 @@ struct PitchCommand: ParsableCommand {
         options.maximumF0 = min(fmax, fs / 4)
         options.framePeriod = frameMs / 1000
         options.smoothingFrames = smoothing
+        if resynthVoicing { options.voicedOdds = VoiceAnalysisOptions().pitch.voicedOdds }
         var streaming = StreamingAnalysisOptions()
         if let blockFrames { streaming.blockFrames = blockFrames }
         let tracker = try namingInput { try StreamingVoiceAnalyzer(tracker: PitchTracker(options: options), sampleRate: fs, options: streaming) }

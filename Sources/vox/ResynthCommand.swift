@@ -39,6 +39,12 @@ struct ResynthCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Frames per analysis block (tests: forces many small blocks).", visibility: .hidden))
     var blockFrames: Int?
 
+    @Option(help: ArgumentHelp("Experiments: use this F0 track (CSV time_s,f0_hz,…; one row per frame, 0 = unvoiced) instead of the tracker's; whole-file analysis.", visibility: .hidden))
+    var f0Csv: String?
+
+    @Option(help: ArgumentHelp("Experiments: write the analysed features as raw float32 files PREFIX.{f0,sp,bap}.f32 (frames × bins).", visibility: .hidden))
+    var featuresOut: String?
+
     @OptionGroup var progress: ProgressOptions
 
     func validate() throws {
@@ -47,6 +53,9 @@ struct ResynthCommand: ParsableCommand {
         guard (0.25...4).contains(timeStretch) else { throw ValidationError("--time-stretch must be 0.25…4") }
         if let sampleRate { guard (8000...384_000).contains(sampleRate) else { throw ValidationError("--sample-rate must be 8000…384000") } }
         if let blockFrames { guard blockFrames >= 1 else { throw ValidationError("--block-frames must be at least 1") } }
+        if f0Csv != nil || featuresOut != nil, pitchShift != 0 || formantShift != 1 || timeStretch != 1 {
+            throw ValidationError("--f0-csv and --features-out resynthesise without edits")
+        }
     }
 
     struct Summary: Encodable {
@@ -69,6 +78,7 @@ struct ResynthCommand: ParsableCommand {
             throw AudioError(.unsupportedFormat, path: output, "name the output .wav or .flac")
         }
         try OutputPath.refuseInputs(output: output, inputs: [input])
+        if f0Csv != nil || featuresOut != nil { return try runExperiment() }
         let reader = try AudioFileReader(path: input)
         let fs = Double(reader.info.sampleRate)
         let rate = Double(sampleRate ?? reader.info.sampleRate)
@@ -139,6 +149,32 @@ struct ResynthCommand: ParsableCommand {
                                   medianF0Hz: voiced.isEmpty ? nil : Double(voiced[voiced.count / 2]),
                                   analysisSeconds: analysisTime, synthesisSeconds: synthesisTime))
         }
+    }
+
+    /// Whole-file analysis with an optional external F0 track and a dump of the features (component-swap
+    /// experiments against other vocoders, e.g. Vox's envelope with another tracker's F0); no edits.
+    private func runExperiment() throws {
+        let take = try AudioFileReader.read(path: input)
+        let analyzer = VoiceAnalyzer()
+        var features = try namingInput { try analyzer.analyze(take) }
+        if let f0Csv {
+            let rows = try String(contentsOfFile: f0Csv, encoding: .utf8).split(separator: "\n").dropFirst()
+            let f0 = rows.compactMap { r in r.split(separator: ",").dropFirst().first.flatMap { Float($0) } }
+            let track = PitchTrack(framePeriod: features.framePeriod, f0: f0, confidence: [Float](repeating: 1, count: f0.count))
+            let mono = (0..<take.frameCount).map { i in take.channels.reduce(Float(0)) { $0 + $1[i] } / Float(take.channels.count) }
+            features = try analyzer.features(samples: mono, sampleRate: take.sampleRate, pitch: track)
+        }
+        if let featuresOut {
+            func dump(_ v: [Float], _ ext: String) throws {
+                try v.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: URL(fileURLWithPath: featuresOut + "." + ext))
+            }
+            try dump(features.f0, "f0.f32"); try dump(features.envelope, "sp.f32"); try dump(features.bandAperiodicity, "bap.f32")
+        }
+        let y = try Synthesizer().synthesize(features, sampleRate: Double(sampleRate ?? Int(take.sampleRate)))
+        let writer = try AudioFileWriter(path: output, format: try AudioFileFormat(container: .wav, encoding: .float32),
+                                         sampleRate: Int(y.sampleRate), channelCount: 1, inputs: [input])
+        try writer.write(y)
+        try writer.finish()
     }
 
     private func namingInput<T>(_ body: () throws -> T) throws -> T { try naming(input, body) }

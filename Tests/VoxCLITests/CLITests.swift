@@ -230,6 +230,29 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try vox("resynth", input, "-o", "\(dir)/down.wav", "--pitch-shift", "-12").status, 0)
     }
 
+    /// The hidden component-swap options (tools/eval/vocoder_swap.py): an external F0 track goes into the analysis
+    /// (its voicing shows in the dumped features), the features are dumped frame by frame, edits are refused.
+    func testResynthExperimentOptions() throws {
+        let input = try fixture("tone.wav", channels: 1, rate: 22050, frames: 22050)
+        let pitch = try vox("pitch", input, "--resynth-voicing", "-o", "\(dir)/f0.csv")
+        XCTAssertEqual(pitch.status, 0, pitch.stderr)
+        // The tracker's F0, unvoiced from frame 100 on (row i + 1 is frame i).
+        var rows = try String(contentsOfFile: "\(dir)/f0.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertEqual(rows.count, 1 + 201)
+        for i in 101...201 { rows[i] = rows[i].split(separator: ",")[0] + ",0,0,0" }
+        try (rows.joined(separator: "\n") + "\n").write(toFile: "\(dir)/half.csv", atomically: true, encoding: .utf8)
+        let r = try vox("resynth", input, "-o", "\(dir)/half.wav", "--f0-csv", "\(dir)/half.csv", "--features-out", "\(dir)/feat")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try AudioFileReader.read(path: "\(dir)/half.wav").frameCount, 22050)
+        let f0 = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/feat.f0.f32")).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        XCTAssertEqual(f0.count, 201)
+        XCTAssertGreaterThan(f0[1..<100].filter { $0 > 170 && $0 < 181 }.count, 90)
+        XCTAssertTrue(f0[100...].allSatisfy { $0 == 0 })
+        let envelopeBytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/feat.sp.f32")).count
+        XCTAssertEqual(envelopeBytes % (201 * 4), 0)
+        XCTAssertNotEqual(try vox("resynth", input, "-o", "\(dir)/x.wav", "--f0-csv", "\(dir)/half.csv", "--pitch-shift", "2").status, 0)
+    }
+
     /// Streaming: many small analysis blocks give what one block gives (to 60 dB, exact length), with every edit
     /// and a rate change; `vox pitch` too.
     func testResynthAndPitchInSmallBlocksMatchOneBlock() throws {
