@@ -54,7 +54,12 @@ public final class SeparationStream {
     ///   - wienerIterations: EM iterations of the multichannel Wiener post-filter (0: soft masks only).
     public init(estimator: MaskEstimator, channelCount: Int, sampleRate: Double, contextFrames: Int = 64,
                 windowOffset: Int = 0, wienerIterations: Int = 0) throws {
-        wiener = wienerIterations > 0 ? WienerFilter(iterations: wienerIterations) : nil
+        wiener = wienerIterations > 0 ? {
+            var w = WienerFilter(iterations: wienerIterations)
+            // Overlapping windows: covariances local in time, so the window grid does not change them.
+            if contextFrames > 0 { w.blockFrames = 64; w.neighbourBlocks = max(0, contextFrames / 64 - 1) }
+            return w
+        }() : nil
         precondition(contextFrames >= 0 && 2 * contextFrames < estimator.segmentFrames)
         precondition(windowOffset >= 0 && windowOffset < estimator.segmentFrames - 2 * contextFrames)
         self.contextFrames = contextFrames
@@ -209,7 +214,7 @@ public final class SeparationStream {
             outputs.append(residual)
             residual = []  // `outputs` must hold the only reference, or the filter's first write copies it
             StageTrace.measure("wiener", window: pending.index) {
-                wiener.refine(mixture: window, sources: &outputs, workspace: wienerWorkspace)
+                wiener.refine(mixture: window, sources: &outputs, workspace: wienerWorkspace, firstFrame: first)
             }
             scratch.give("residual", outputs.removeLast())
         }

@@ -20,6 +20,14 @@ public struct WienerFilter: Sendable {
     /// Floor for divisions.
     public var epsilon: Float = 1.1920929e-7
 
+    /// Spatial covariances local in time: `R_j` is estimated per block of this many frames, on the absolute frame
+    /// grid, from the block and `neighbourBlocks` blocks on each side (nil: one `R_j` per call, norbert's rule).
+    /// A separator that filters overlapping windows gets the same `R_j` for a frame whatever the window grid, as long
+    /// as the neighbourhood stays inside the window's context. Default nil.
+    public var blockFrames: Int? = nil
+    /// Blocks on each side of a frame's block that its `R_j` also covers. Default 2.
+    public var neighbourBlocks = 2
+
     public init(iterations: Int) { self.iterations = iterations }
 
     /// Refines complex source estimates for every stem.
@@ -39,7 +47,8 @@ public struct WienerFilter: Sendable {
         var R: [Float] = []
     }
 
-    func refine(mixture: ComplexSpectrogram, sources: inout [[Float]], workspace: Workspace) {
+    /// - Parameter firstFrame: absolute index of the mixture's first frame (places the blocks; see `blockFrames`).
+    func refine(mixture: ComplexSpectrogram, sources: inout [[Float]], workspace: Workspace, firstFrame: Int = 0) {
         guard iterations > 0 else { return }
         let C = mixture.channelCount, T = mixture.frameCount, F = mixture.binCount
         // norbert scales the signals so that λ and ε mean the same whatever the level; scaling λ and ε by the
@@ -60,8 +69,14 @@ public struct WienerFilter: Sendable {
         let scale = max(1, peak / 10)
         let power = scale * scale
         if C == 2 {
+            // Block of each frame (0…blocks−1), counted from the block that holds the first frame.
+            let B = max(1, blockFrames ?? Int.max / 4)
+            func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
+            let firstBlock = blockFrames == nil ? 0 : floorDiv(firstFrame, B)
+            let blockOf = (0..<T).map { blockFrames == nil ? 0 : floorDiv(firstFrame + $0, B) - firstBlock }
             stereo(x: mixture.data, T: T, F: F, sources: &sources, lambda: regularization * power, eps: epsilon * power,
-                   v: &workspace.v, R: &workspace.R)
+                   v: &workspace.v, R: &workspace.R, blockOf: blockOf, blocks: (blockOf.last ?? 0) + 1,
+                   reach: blockFrames == nil ? 0 : neighbourBlocks)
         } else {
             mono(x: mixture.data, C: C, T: T, F: F, sources: &sources, lambda: regularization * power)
         }
@@ -69,13 +84,13 @@ public struct WienerFilter: Sendable {
 
     /// Full-rank 2×2 model. The M step runs one source per core, the E step splits frames between cores.
     private func stereo(x: [Float], T: Int, F: Int, sources y: inout [[Float]], lambda: Float, eps: Float,
-                        v: inout [Float], R: inout [Float]) {
+                        v: inout [Float], R: inout [Float], blockOf: [Int], blocks NB: Int, reach: Int) {
         let S = y.count
         let plane = T * F  // complex values per channel
-        // v[s·plane + i]; R per source and bin: r11, r22, r12 (re, im) at [(s·F + f)·4 + k]. Both are written in full
-        // by every M step before the E step reads them, so reused buffers need no clearing.
+        // v[s·plane + i]; R per source, block and bin: r11, r22, r12 (re, im) at [((s·NB + b)·F + f)·4 + k]. Both are
+        // written in full by every M step before the E step reads them, so reused buffers need no clearing.
         if v.count != S * plane { v = [Float](repeating: 0, count: S * plane) }
-        if R.count != S * F * 4 { R = [Float](repeating: 0, count: S * F * 4) }
+        if R.count != S * NB * F * 4 { R = [Float](repeating: 0, count: S * NB * F * 4) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var yPointers = [UnsafeMutablePointer<Float>]()
         for s in 0..<S { yPointers.append(y[s].withUnsafeMutableBufferPointer { $0.baseAddress! }) }
@@ -86,16 +101,20 @@ public struct WienerFilter: Sendable {
                     R.withUnsafeMutableBufferPointer { rb in
                         let X = UnsafeSendable(xb.baseAddress!), V = UnsafeSendable(vb.baseAddress!)
                         let RR = UnsafeSendable(rb.baseAddress!), Y = UnsafeSendable(yPointers)
+                        let blockOfFrame = UnsafeSendable(blockOf)
                         for _ in 0..<iterations {
                             // M step.
                             DispatchQueue.concurrentPerform(iterations: S) { s in
                                 let ys = Y.value[s], vs = V.value + s * plane
-                                // Per-bin sums: |l|², |r|², l·r* (re, im), v; Double so long windows do not lose precision.
-                                let acc = UnsafeMutablePointer<Double>.allocate(capacity: 5 * F)
-                                acc.initialize(repeating: 0, count: 5 * F)
+                                // Per block and bin: |l|², |r|², l·r* (re, im), v; Double so long windows do not lose
+                                // precision.
+                                let acc = UnsafeMutablePointer<Double>.allocate(capacity: 5 * F * NB)
+                                acc.initialize(repeating: 0, count: 5 * F * NB)
                                 defer { acc.deallocate() }
-                                let a = acc, d = acc + F, bre = acc + 2 * F, bim = acc + 3 * F, w = acc + 4 * F
                                 for t in 0..<T {
+                                    let blockSums = acc + 5 * F * blockOfFrame.value[t]
+                                    let a = blockSums, d = blockSums + F, bre = blockSums + 2 * F, bim = blockSums + 3 * F
+                                    let w = blockSums + 4 * F
                                     for f in 0..<F {
                                         let i = t * F + f
                                         let l = 2 * i, r = 2 * (plane + i)
@@ -108,11 +127,20 @@ public struct WienerFilter: Sendable {
                                         w[f] += Double(vv)
                                     }
                                 }
-                                let rs = RR.value + s * F * 4
-                                for f in 0..<F {
-                                    let n = Double(eps) + w[f]
-                                    rs[4 * f] = Float(a[f] / n); rs[4 * f + 1] = Float(d[f] / n)
-                                    rs[4 * f + 2] = Float(bre[f] / n); rs[4 * f + 3] = Float(bim[f] / n)
+                                // Each block's R from the sums over its neighbourhood.
+                                for b in 0..<NB {
+                                    let rs = RR.value + (s * NB + b) * F * 4
+                                    let lo = max(0, b - reach), hi = min(NB - 1, b + reach)
+                                    for f in 0..<F {
+                                        var sa = 0.0, sd = 0.0, sre = 0.0, sim = 0.0, sw = 0.0
+                                        for nb in lo...hi {
+                                            let q = acc + 5 * F * nb + f
+                                            sa += q[0]; sd += q[F]; sre += q[2 * F]; sim += q[3 * F]; sw += q[4 * F]
+                                        }
+                                        let n = Double(eps) + sw
+                                        rs[4 * f] = Float(sa / n); rs[4 * f + 1] = Float(sd / n)
+                                        rs[4 * f + 2] = Float(sre / n); rs[4 * f + 3] = Float(sim / n)
+                                    }
                                 }
                             }
                             // E step.
@@ -122,11 +150,12 @@ public struct WienerFilter: Sendable {
                                 defer { ptrs.deallocate() }
                                 for s in 0..<S { ptrs[s] = Y.value[s] }
                                 for t in (T * job / cores)..<(T * (job + 1) / cores) {
+                                    let b = blockOfFrame.value[t]
                                     for f in 0..<F {
                                         let i = t * F + f
                                         var ca = lambda, cd = lambda, cbre: Float = 0, cbim: Float = 0
                                         for s in 0..<S {
-                                            let vv = v[s * plane + i], r = R + (s * F + f) * 4
+                                            let vv = v[s * plane + i], r = R + ((s * NB + b) * F + f) * 4
                                             ca += vv * r[0]; cd += vv * r[1]; cbre += vv * r[2]; cbim += vv * r[3]
                                         }
                                         // Inverse of the Hermitian [[ca, cb], [cb*, cd]].
@@ -141,7 +170,7 @@ public struct WienerFilter: Sendable {
                                         let zrim = (ibre * xlim - ibim * xlre) + id * xrim
                                         for s in 0..<S {
                                             // y_s = v_s R_s z, R = [[r11, r12], [r12*, r22]].
-                                            let vv = v[s * plane + i], r = R + (s * F + f) * 4
+                                            let vv = v[s * plane + i], r = R + ((s * NB + b) * F + f) * 4
                                             let a11 = r[0], a22 = r[1], bre = r[2], bim = r[3]
                                             let ys = ptrs[s]
                                             ys[l] = vv * (a11 * zlre + (bre * zrre - bim * zrim))

@@ -368,6 +368,53 @@ final class WienerFilterTests: XCTestCase {
     }
 }
 
+extension WienerFilterTests {
+    /// Block-local covariances (what overlapping separation windows use): a frame whose neighbourhood of blocks lies
+    /// inside two differently placed windows gets the same result from both, so the window grid does not change
+    /// the output. With one covariance per window (blockFrames nil) the two differ.
+    func testLocalCovariancesDoNotDependOnTheWindow() throws {
+        let T = 400, F = 33, shift = 64
+        let cfg = try STFTConfiguration(fftSize: 64, hopSize: 16)
+        let a = noise(2 * 2 * T * F, seed: 31), b = noise(2 * 2 * T * F, seed: 32), m = noise(2 * T * F, seed: 33)
+        // Level rising over time, so that the loudest value (which scales the regularisation) is in both windows.
+        var x = [Float](repeating: 0, count: 2 * 2 * T * F)
+        for c in 0..<2 { for t in 0..<T { for f in 0..<F {
+            let o = 2 * ((c * T + t) * F + f), level = 0.2 + Float(t) / Float(T)
+            let pan: Float = c == 0 ? 1 : 0.3
+            for k in 0..<2 { x[o + k] = level * (pan * a[o + k] + (1.3 - pan) * b[o + k]) }
+        } } }
+        let mask = m.map { 0.5 + $0 }
+        func run(first: Int, blockFrames: Int?) -> [Float] {
+            let frames = T - first
+            var data = [Float](), masked = [Float]()
+            for c in 0..<2 {
+                let lo = 2 * (c * T + first) * F, hi = 2 * (c * T + T) * F
+                data += x[lo..<hi]
+                masked += (lo..<hi).map { x[$0] * mask[$0 / 2] }
+            }
+            let mixture = ComplexSpectrogram(configuration: cfg, channelCount: 2, frameCount: frames, sampleRate: 8000, data: data)
+            var sources = [masked, zip(data, masked).map { $0 - $1 }]
+            var w = WienerFilter(iterations: 1)
+            w.blockFrames = blockFrames
+            w.neighbourBlocks = 2
+            w.refine(mixture: mixture, sources: &sources, workspace: WienerFilter.Workspace(), firstFrame: first)
+            return sources[0]
+        }
+        // Frames 128..<352: blocks of 32 with ±2 neighbours whole in both [0, 400) and [64, 400).
+        func largestDifference(blockFrames: Int?) -> Float {
+            let whole = run(first: 0, blockFrames: blockFrames), later = run(first: shift, blockFrames: blockFrames)
+            var worst: Float = 0, peak: Float = 0
+            for c in 0..<2 { for t in 128..<352 { for k in 0..<(2 * F) {
+                let u = whole[2 * (c * T + t) * F + k], v = later[2 * (c * (T - shift) + t - shift) * F + k]
+                worst = max(worst, abs(u - v)); peak = max(peak, abs(u))
+            } } }
+            return worst / peak
+        }
+        XCTAssertLessThan(largestDifference(blockFrames: 32), 1e-5)
+        XCTAssertGreaterThan(largestDifference(blockFrames: nil), 1e-3)
+    }
+}
+
 final class ClassicEstimatorTests: XCTestCase {
     /// A looped, panned accompaniment and a centred, gliding, never-repeating voice: the weights-free estimator
     /// must pull the voice out well above the mixture's level.
