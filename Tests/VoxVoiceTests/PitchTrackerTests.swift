@@ -82,6 +82,27 @@ final class PitchTrackerTests: XCTestCase {
         XCTAssertLessThan(median(e.cents.map(abs)), 5)
     }
 
+    func testResonanceAboveTheRangeDoesNotBecomeTheF0() throws {
+        // A 110 Hz voice whose 16th harmonic (1760 Hz, a narrow resonance or whistle) is 20 dB above the fundamental
+        // from 0.4 to 0.6 s: the difference function dips at every multiple of 1/1760 s, first at 880 Hz, but the F0
+        // is still 110 Hz (LibriSpeech 2414 has such stretches).
+        let n = Int(1.0 * rate)
+        let x = (0..<n).map { i -> Float in
+            let t = Double(i) / rate
+            var v = 0.0
+            for k in 1...30 { v += sin(2 * .pi * 110 * Double(k) * t) / Double(k) }
+            if t >= 0.4 && t < 0.6 { v += 10 * sin(2 * .pi * 1760 * t) }
+            return Float(0.05 * v)
+        }
+        for odds in [1.0, 100.0] {
+            var o = PitchTrackerOptions()
+            o.voicedOdds = odds
+            let track = try PitchTracker(options: o).track(samples: x, sampleRate: rate)
+            let e = errors(track, { _ in 110 }, in: 0.42...0.58)
+            XCTAssertEqual(e.cents.filter { abs($0) > 50 }.count, 0, "voiced odds \(odds): frames off the F0")
+        }
+    }
+
     func testSilenceAndNoiseAreUnvoiced() throws {
         let silence = try PitchTracker().track(samples: [Float](repeating: 0, count: 8000), sampleRate: rate)
         XCTAssertTrue(silence.f0.allSatisfy { $0 == 0 })
