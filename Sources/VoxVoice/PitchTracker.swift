@@ -286,16 +286,8 @@ public struct PitchTracker: Sendable {
                                     running += dt
                                     d[tau] = running > 0 ? dt * Double(tau) / running : 1
                                 }
-                                // Dips (local minima), parabolic interpolation.
-                                var dips = [(tau: Double, value: Double)]()
-                                for tau in tauMin...tauMax where d[tau] < d[tau - 1] && d[tau] <= d[tau + 1] {
-                                    let y0 = d[tau - 1], y1 = d[tau], y2 = d[tau + 1]
-                                    let den = y0 - 2 * y1 + y2
-                                    var shift = den > 0 ? 0.5 * (y0 - y2) / den : 0
-                                    shift = max(-0.5, min(0.5, shift))
-                                    let value = max(0, y1 - 0.25 * (y0 - y2) * shift)
-                                    dips.append((Double(tau) + shift, value))
-                                }
+                                let curve = UnsafeBufferPointer(start: d, count: tauMax + 2)
+                                let dips = Self.dips(curve, lags: tauMin...tauMax)
                                 if dips.isEmpty { out.pointer[t] = []; continue }
                                 var prob = [Double](repeating: 0, count: dips.count)
                                 var globalMin = 0
@@ -320,29 +312,27 @@ public struct PitchTracker: Sendable {
                                 // 2414: a 1770 Hz peak 24 dB above a 110 Hz voice gave 889 Hz). Those dips carry no
                                 // octave information: each gets their whole first-dip mass, and the decoding's
                                 // continuity picks among them.
-                                let originalMass = prob.reduce(0, +)
+                                // The candidates' probabilities are normalised by the mass before aliasing.
+                                let mass = prob.reduce(0, +)
                                 var frameHasAliases = false
-                                if aliasMaximumValue > 0 {
-                                    let alias = Self.deepestDip(UnsafeBufferPointer(start: d, count: tauMax + 2), from: 2, below: tauMin)
-                                    if let alias, alias.value < aliasMaximumValue {
-                                        var shared = 0.0, weightSum = 0.0
-                                        var aliased = [Bool](repeating: false, count: dips.count)
-                                        for i in dips.indices where dips[i].value + aliasMargin >= alias.value {
-                                            let k = (dips[i].tau / alias.tau).rounded()
-                                            guard k >= 2, abs(dips[i].tau - k * alias.tau) <= max(1, aliasRatio * dips[i].tau) else { continue }
-                                            aliased[i] = true
-                                            shared += prob[i]
-                                            weightSum += 1
-                                        }
-                                        if weightSum > 0 {
-                                            // Each alias carries the whole aliased mass: splitting it would make a
-                                            // voiced path through N aliases cost log N more than the unvoiced one.
-                                            for i in dips.indices where aliased[i] { prob[i] = shared }
-                                            frameHasAliases = true
-                                        }
+                                if aliasMaximumValue > 0, tauMin > 2,
+                                   let alias = Self.dips(curve, lags: 2...(tauMin - 1)).min(by: { $0.value < $1.value }),
+                                   alias.value < aliasMaximumValue {
+                                    var shared = 0.0
+                                    var aliased = [Bool](repeating: false, count: dips.count)
+                                    for i in dips.indices where dips[i].value + aliasMargin >= alias.value {
+                                        let k = (dips[i].tau / alias.tau).rounded()
+                                        guard k >= 2, abs(dips[i].tau - k * alias.tau) <= max(1, aliasRatio * dips[i].tau) else { continue }
+                                        aliased[i] = true
+                                        shared += prob[i]
+                                    }
+                                    if aliased.contains(true) {
+                                        // Each alias carries the whole aliased mass: splitting it would make a
+                                        // voiced path through N aliases cost log N more than the unvoiced one.
+                                        for i in dips.indices where aliased[i] { prob[i] = shared }
+                                        frameHasAliases = true
                                     }
                                 }
-                                let mass = originalMass
                                 var cands = [Candidate]()
                                 for i in dips.indices where prob[i] / mass > 1e-3 || i == globalMin {
                                     cands.append(Candidate(f0: Float(rate / dips[i].tau), probability: Float(voiced * prob[i] / mass),
@@ -359,18 +349,17 @@ public struct PitchTracker: Sendable {
         return result
     }
 
-    /// The deepest local minimum of `d` at lags `from..<below` (parabolic interpolation), if any.
-    static func deepestDip(_ d: UnsafeBufferPointer<Double>, from: Int, below: Int) -> (tau: Double, value: Double)? {
-        var best: (tau: Double, value: Double)?
-        guard below > from else { return nil }
-        for tau in from..<below where d[tau] < d[tau - 1] && d[tau] <= d[tau + 1] {
+    /// The local minima ("dips") of the difference function `d` at `lags` (each needs `d` at lag ± 1), with
+    /// parabolic interpolation of lag and value.
+    static func dips(_ d: UnsafeBufferPointer<Double>, lags: ClosedRange<Int>) -> [(tau: Double, value: Double)] {
+        var found = [(tau: Double, value: Double)]()
+        for tau in lags where d[tau] < d[tau - 1] && d[tau] <= d[tau + 1] {
             let y0 = d[tau - 1], y1 = d[tau], y2 = d[tau + 1]
             let den = y0 - 2 * y1 + y2
             let shift = den > 0 ? max(-0.5, min(0.5, 0.5 * (y0 - y2) / den)) : 0
-            let value = max(0, y1 - 0.25 * (y0 - y2) * shift)
-            if value < best?.value ?? .infinity { best = (Double(tau) + shift, value) }
+            found.append((Double(tau) + shift, max(0, y1 - 0.25 * (y0 - y2) * shift)))
         }
-        return best
+        return found
     }
 
     /// Zero-phase Butterworth high-pass: two biquads (a fourth-order Butterworth), each run forward then backward so
@@ -528,7 +517,7 @@ public struct PitchTracker: Sendable {
                     for t in range where fp.pointer[t] > 0 {
                         var f = Double(fp.pointer[t])
                         let initial = f
-                        // Two passes: the first fixes the fundamental's bin, the second uses up to 6 harmonics.
+                        // The first pass fixes the fundamental's bin, the others use up to 6 harmonics.
                         for pass in 0..<passes {
                             guard let g = InstantaneousFrequency.meanF0(signal, rate: rate, time: Double(t) * period, f0: f,
                                                                         harmonics: pass == 0 ? 2 : 6, windowPeriods: periods,
@@ -596,4 +585,3 @@ enum InstantaneousFrequency {
         return result.isFinite && result > 0 ? result : nil
     }
 }
-
