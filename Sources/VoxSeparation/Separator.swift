@@ -57,7 +57,9 @@ public final class SeparationStream {
         wiener = wienerIterations > 0 ? {
             var w = WienerFilter(iterations: wienerIterations)
             // Overlapping windows: covariances local in time, so the window grid does not change them.
-            if contextFrames > 0 { w.blockFrames = 64; w.neighbourBlocks = max(0, contextFrames / 64 - 1) }
+            // 64-frame blocks: the neighbourhood (block ± neighbours) must fit in the context frames.
+            let block = 64
+            if contextFrames > 0 { w.blockFrames = block; w.neighbourBlocks = max(0, contextFrames / block - 1) }
             return w
         }() : nil
         precondition(contextFrames >= 0 && 2 * contextFrames < estimator.segmentFrames)

@@ -69,11 +69,14 @@ public struct WienerFilter: Sendable {
         let scale = max(1, peak / 10)
         let power = scale * scale
         if C == 2 {
-            // Block of each frame (0…blocks−1), counted from the block that holds the first frame.
-            let B = max(1, blockFrames ?? Int.max / 4)
-            func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
-            let firstBlock = blockFrames == nil ? 0 : floorDiv(firstFrame, B)
-            let blockOf = (0..<T).map { blockFrames == nil ? 0 : floorDiv(firstFrame + $0, B) - firstBlock }
+            // Block of each frame (0…blocks−1), counted from the block that holds the first frame; one block without
+            // `blockFrames`.
+            var blockOf = [Int](repeating: 0, count: T)
+            if let blockFrames {
+                let B = max(1, blockFrames)
+                func floorDiv(_ a: Int) -> Int { a >= 0 ? a / B : -((-a + B - 1) / B) }
+                blockOf = (0..<T).map { floorDiv(firstFrame + $0) - floorDiv(firstFrame) }
+            }
             stereo(x: mixture.data, T: T, F: F, sources: &sources, lambda: regularization * power, eps: epsilon * power,
                    v: &workspace.v, R: &workspace.R, blockOf: blockOf, blocks: (blockOf.last ?? 0) + 1,
                    reach: blockFrames == nil ? 0 : neighbourBlocks)
