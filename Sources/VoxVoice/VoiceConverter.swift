@@ -653,9 +653,7 @@ public struct VoiceConverter: Sendable {
         // measured no better on VCC2016 SF1 → SM1 (+0.02 dB MCD) and worse on MBROLA us1 → us2 (+0.24 dB; a
         // misfit at 1.12 on one phrase).
         var maximum = options.maximumVocalTractRatio
-        let voicedF0 = f0.filter { $0 > 0 }.sorted()
-        if !voicedF0.isEmpty,
-           12 * log2(model.pitchRange.medianHz / Double(voicedF0[voicedF0.count / 2])) > options.higherVoiceSemitones {
+        if let take = PitchRange(f0: f0), 12 * log2(model.pitchRange.medianHz / take.medianHz) > options.higherVoiceSemitones {
             maximum = max(maximum, options.maximumVocalTractRatioHigherVoice)
         }
         let steps = Int(((maximum - options.minimumVocalTractRatio) / 0.01).rounded())
