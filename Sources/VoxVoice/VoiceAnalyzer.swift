@@ -29,11 +29,12 @@ public struct VoiceAnalyzer: Sendable {
 
     public init(options: VoiceAnalysisOptions = VoiceAnalysisOptions()) { self.options = options }
 
-    /// Features of `buffer` (mean of its channels).
+    /// Features of `buffer` (mean of its channels); with `pitch`, that F0 contour (e.g. another tracker's) instead
+    /// of the tracker's.
     ///
     /// - Throws: `AudioError` `.empty` for no samples, `.nonFinite` for NaN/∞ samples, `.invalidArgument` for a
-    ///   sample rate below 8 kHz.
-    public func analyze(_ buffer: AudioBuffer) throws -> VoiceFeatures {
+    ///   sample rate below 8 kHz or a pitch track of the wrong length.
+    public func analyze(_ buffer: AudioBuffer, pitch: PitchTrack? = nil) throws -> VoiceFeatures {
         guard buffer.frameCount > 0 else { throw AudioError(.empty, "no samples to analyse") }
         if let bad = buffer.firstNonFinite() {
             throw AudioError(.nonFinite, "sample \(bad.frame) of channel \(bad.channel) is \(bad.value)")
@@ -43,6 +44,7 @@ public struct VoiceAnalyzer: Sendable {
         }
         let x = monoSamples(buffer.channels)
         let fs = buffer.sampleRate
+        if let pitch { return try features(samples: x, sampleRate: fs, pitch: pitch) }
         var pitchOptions = options.pitch
         // A low rate caps the highest trackable F0 (the tracker needs 4 samples per period).
         pitchOptions.maximumF0 = min(pitchOptions.maximumF0, min(fs, pitchOptions.analysisRate) / 4)

@@ -156,14 +156,13 @@ struct ResynthCommand: ParsableCommand {
     private func runExperiment() throws {
         let take = try AudioFileReader.read(path: input)
         let analyzer = VoiceAnalyzer()
-        var features = try namingInput { try analyzer.analyze(take) }
+        var track: PitchTrack?
         if let f0Csv {
             let rows = try String(contentsOfFile: f0Csv, encoding: .utf8).split(separator: "\n").dropFirst()
             let f0 = rows.compactMap { r in r.split(separator: ",").dropFirst().first.flatMap { Float($0) } }
-            let track = PitchTrack(framePeriod: features.framePeriod, f0: f0, confidence: [Float](repeating: 1, count: f0.count))
-            let mono = (0..<take.frameCount).map { i in take.channels.reduce(Float(0)) { $0 + $1[i] } / Float(take.channels.count) }
-            features = try analyzer.features(samples: mono, sampleRate: take.sampleRate, pitch: track)
+            track = PitchTrack(framePeriod: analyzer.options.pitch.framePeriod, f0: f0, confidence: [Float](repeating: 1, count: f0.count))
         }
+        let features = try namingInput { try analyzer.analyze(take, pitch: track) }
         if let featuresOut {
             func dump(_ v: [Float], _ ext: String) throws {
                 try v.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: URL(fileURLWithPath: featuresOut + "." + ext))
