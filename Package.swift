@@ -36,7 +36,10 @@ let package = Package(
         // Library layers: lower layers never import higher ones.
         .target(name: "VoxAudio", dependencies: ["CSndFile", "CSoxr", "CCrypto"]),
         .target(name: "VoxSpectral", dependencies: ["VoxAudio", "CFFTW", "CZlib"]),
-        .target(name: "VoxSeparation", dependencies: ["VoxAudio", "VoxSpectral", "COpenBLAS"],
+        // AVX-512 matrix kernel chosen at run time (Swift cannot compile per-function CPU targets).
+        .target(name: "CVoxKernels",
+                cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
+        .target(name: "VoxSeparation", dependencies: ["VoxAudio", "VoxSpectral", "COpenBLAS", "CVoxKernels"],
                 // Network inference is ~100× slower unoptimised; tests of it would take minutes in debug.
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "VoxProvenance", dependencies: ["VoxAudio", "VoxSpectral"],

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 import VoxAudio
 
@@ -12,18 +11,32 @@ import VoxAudio
 /// - mask: sigmoid(4×4 convolution, dilation 2, "same") of `bn_12`, multiplied by the input magnitudes.
 final class UNetWeights: Sendable {
     struct Conv: Sendable {
-        /// [5·5·Cin, Cout] row-major: the TF kernel [kh, kw, Cin, Cout] flattened as is.
-        let kernel: [Float]
+        /// [5·5·Cin, Cout]: the TF kernel [kh, kw, Cin, Cout] flattened as is.
+        let kernel: GEMMOperand
         let bias: [Float]
         let inChannels: Int
         let outChannels: Int
+        /// - Parameter kernel: [5·5·Cin, Cout] row-major.
+        init(kernel: [Float], bias: [Float], inChannels: Int, outChannels: Int) {
+            self.kernel = GEMMOperand(rowMajor: kernel, rows: 25 * inChannels, columns: outChannels)
+            self.bias = bias
+            self.inChannels = inChannels
+            self.outChannels = outChannels
+        }
     }
     struct Deconv: Sendable {
-        /// [Cin, 5·5·Cout] row-major: TF's [kh, kw, Cout, Cin] transposed so one GEMM maps input pixels to all taps.
-        let kernel: [Float]
+        /// [Cin, 5·5·Cout]: TF's [kh, kw, Cout, Cin] transposed so one GEMM maps input pixels to all taps.
+        let kernel: GEMMOperand
         let bias: [Float]
         let inChannels: Int
         let outChannels: Int
+        /// - Parameter kernel: [Cin, 5·5·Cout] row-major.
+        init(kernel: [Float], bias: [Float], inChannels: Int, outChannels: Int) {
+            self.kernel = GEMMOperand(rowMajor: kernel, rows: inChannels, columns: 25 * outChannels)
+            self.bias = bias
+            self.inChannels = inChannels
+            self.outChannels = outChannels
+        }
     }
     struct Norm: Sendable { let scale: [Float]; let shift: [Float] }
 
@@ -198,44 +211,41 @@ func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int,
     let rowsPerChunk = gemmChunkRows(rows: oh, width: ow, rowFloats: ow * k)
     UNetWorkspace.ensure(&scratch, rowsPerChunk * ow * k)
     scratch.withUnsafeMutableBufferPointer { col in
-        conv.kernel.withUnsafeBufferPointer { kern in
-            var r0 = 0
-            while r0 < oh {
-                let r1 = min(oh, r0 + rowsPerChunk)
-                // Gather patches: col[(r·ow + c), (kh·5 + kw)·cin + ci]. The 5 taps of a kernel row are 5 neighbouring
-                // input pixels, contiguous in both the input and the patch: one copy of 5·cin floats when all are inside.
-                for r in r0..<r1 {
-                    for c in 0..<ow {
-                        let dst = col.baseAddress! + ((r - r0) * ow + c) * k
-                        for kh in 0..<5 {
-                            let iy = 2 * r + kh - 1
-                            let rowDst = dst + kh * 5 * cin
-                            if iy < 0 || iy >= h {
-                                rowDst.update(repeating: 0, count: 5 * cin)
-                            } else if 2 * c - 1 >= 0 && 2 * c + 3 < w {
-                                rowDst.update(from: x.baseAddress! + (iy * w + 2 * c - 1) * cin, count: 5 * cin)
-                            } else {
-                                for kw in 0..<5 {
-                                    let ix = 2 * c + kw - 1
-                                    let d = rowDst + kw * cin
-                                    if ix < 0 || ix >= w {
-                                        d.update(repeating: 0, count: cin)
-                                    } else {
-                                        d.update(from: x.baseAddress! + (iy * w + ix) * cin, count: cin)
-                                    }
+        var r0 = 0
+        while r0 < oh {
+            let r1 = min(oh, r0 + rowsPerChunk)
+            // Gather patches: col[(r·ow + c), (kh·5 + kw)·cin + ci]. The 5 taps of a kernel row are 5 neighbouring
+            // input pixels, contiguous in both the input and the patch: one copy of 5·cin floats when all are inside.
+            for r in r0..<r1 {
+                for c in 0..<ow {
+                    let dst = col.baseAddress! + ((r - r0) * ow + c) * k
+                    for kh in 0..<5 {
+                        let iy = 2 * r + kh - 1
+                        let rowDst = dst + kh * 5 * cin
+                        if iy < 0 || iy >= h {
+                            rowDst.update(repeating: 0, count: 5 * cin)
+                        } else if 2 * c - 1 >= 0 && 2 * c + 3 < w {
+                            rowDst.update(from: x.baseAddress! + (iy * w + 2 * c - 1) * cin, count: 5 * cin)
+                        } else {
+                            for kw in 0..<5 {
+                                let ix = 2 * c + kw - 1
+                                let d = rowDst + kw * cin
+                                if ix < 0 || ix >= w {
+                                    d.update(repeating: 0, count: cin)
+                                } else {
+                                    d.update(from: x.baseAddress! + (iy * w + ix) * cin, count: cin)
                                 }
                             }
                         }
                     }
                 }
-                let m = (r1 - r0) * ow
-                let out = output.baseAddress! + r0 * ow * cout
-                // Bias first, then C = col · W + C.
-                for p in 0..<m { (out + p * cout).update(from: conv.bias, count: cout) }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(cout), Int32(k), 1,
-                            col.baseAddress, Int32(k), kern.baseAddress, Int32(cout), 1, out, Int32(cout))
-                r0 = r1
             }
+            let m = (r1 - r0) * ow
+            let out = output.baseAddress! + r0 * ow * cout
+            // Bias first, then C = col · W + C.
+            for p in 0..<m { (out + p * cout).update(from: conv.bias, count: cout) }
+            conv.kernel.multiply(col.baseAddress!, m: m, lda: k, into: out, ldc: cout, accumulate: true)
+            r0 = r1
         }
     }
 }
@@ -284,55 +294,52 @@ func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height h: Int, 
     UNetWorkspace.ensure(&scratch, tapFloats + (parts.count > 1 ? rowsPerChunk * w * cin : 0))
     scratch.withUnsafeMutableBufferPointer { buffer in
         let taps = buffer.baseAddress!, joined = buffer.baseAddress! + tapFloats
-        d.kernel.withUnsafeBufferPointer { kern in
-            var r0 = 0
-            while r0 < h {
-                let r1 = min(h, r0 + rowsPerChunk)
-                let m = (r1 - r0) * w
-                let a: UnsafePointer<Float>
-                if parts.count == 1 {
-                    a = parts[0].0.baseAddress! + r0 * w * cin
-                } else {
-                    var channelOffset = 0
-                    for (x, c) in parts {
-                        let src = x.baseAddress! + r0 * w * c
-                        for p in 0..<m { (joined + p * cin + channelOffset).update(from: src + p * c, count: c) }
-                        channelOffset += c
-                    }
-                    a = UnsafePointer(joined)
+        var r0 = 0
+        while r0 < h {
+            let r1 = min(h, r0 + rowsPerChunk)
+            let m = (r1 - r0) * w
+            let a: UnsafePointer<Float>
+            if parts.count == 1 {
+                a = parts[0].0.baseAddress! + r0 * w * cin
+            } else {
+                var channelOffset = 0
+                for (x, c) in parts {
+                    let src = x.baseAddress! + r0 * w * c
+                    for p in 0..<m { (joined + p * cin + channelOffset).update(from: src + p * c, count: c) }
+                    channelOffset += c
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(cin), 1,
-                            a, Int32(cin), kern.baseAddress, Int32(n), 0, taps, Int32(n))
-                for r in r0..<r1 {
-                    addBias(upTo: 2 * r + 4)
-                    // Kernel row by kernel row: each output pixel still receives its taps in input-pixel order.
-                    for kh in 0..<5 {
-                        let oy = 2 * r + kh - 1
-                        if oy < 0 || oy >= oh { continue }
-                        let outRow = output.baseAddress! + oy * ow * cout
-                        let tapRow = taps + (r - r0) * w * n + kh * 5 * cout
-                        for c in 0..<w {
-                            let src = tapRow + c * n
-                            let o = outRow + (2 * c - 1) * cout  // output pixel of kw = 0
-                            if c > 0 && 2 * c + 3 < ow {
-                                if cout == 1 {  // the last layer: 5 scalars, no inner loop
-                                    o[0] += src[0]; o[1] += src[1]; o[2] += src[2]; o[3] += src[3]; o[4] += src[4]
-                                } else {
-                                    for j in 0..<(5 * cout) { o[j] += src[j] }  // 5 neighbouring pixels: contiguous
-                                }
-                                continue
+                a = UnsafePointer(joined)
+            }
+            d.kernel.multiply(a, m: m, lda: cin, into: taps, ldc: n, accumulate: false)
+            for r in r0..<r1 {
+                addBias(upTo: 2 * r + 4)
+                // Kernel row by kernel row: each output pixel still receives its taps in input-pixel order.
+                for kh in 0..<5 {
+                    let oy = 2 * r + kh - 1
+                    if oy < 0 || oy >= oh { continue }
+                    let outRow = output.baseAddress! + oy * ow * cout
+                    let tapRow = taps + (r - r0) * w * n + kh * 5 * cout
+                    for c in 0..<w {
+                        let src = tapRow + c * n
+                        let o = outRow + (2 * c - 1) * cout  // output pixel of kw = 0
+                        if c > 0 && 2 * c + 3 < ow {
+                            if cout == 1 {  // the last layer: 5 scalars, no inner loop
+                                o[0] += src[0]; o[1] += src[1]; o[2] += src[2]; o[3] += src[3]; o[4] += src[4]
+                            } else {
+                                for j in 0..<(5 * cout) { o[j] += src[j] }  // 5 neighbouring pixels: contiguous
                             }
-                            for kw in 0..<5 {
-                                let ox = 2 * c + kw - 1
-                                if ox < 0 || ox >= ow { continue }
-                                for co in 0..<cout { o[kw * cout + co] += src[kw * cout + co] }
-                            }
+                            continue
+                        }
+                        for kw in 0..<5 {
+                            let ox = 2 * c + kw - 1
+                            if ox < 0 || ox >= ow { continue }
+                            for co in 0..<cout { o[kw * cout + co] += src[kw * cout + co] }
                         }
                     }
-                    finish(upTo: 2 * r + 1)  // row 2r+1 still gets row r+1's kh = 0 taps
                 }
-                r0 = r1
+                finish(upTo: 2 * r + 1)  // row 2r+1 still gets row r+1's kh = 0 taps
             }
+            r0 = r1
         }
     }
     finish(upTo: oh)

@@ -1,0 +1,20 @@
+// Small native kernels for VoxSeparation that Swift cannot express: code for CPU features chosen at run time.
+#ifndef VOX_KERNELS_H
+#define VOX_KERNELS_H
+
+#include <stddef.h>
+
+/// Width of the column panels of a packed right-hand matrix (see vox_gemm_packed).
+#define VOX_GEMM_PANEL 32
+
+/// Non-zero when vox_gemm_packed can run on this CPU (AVX-512F, enabled by the OS).
+int vox_gemm_available(void);
+
+/// C = A·B (+ C when accumulate is non-zero), single precision, row-major: A is m×k (row stride lda), C is m×n
+/// (row stride ldc). B (k×n, n a multiple of 16) is packed in column panels of VOX_GEMM_PANEL columns (the last one
+/// may have 16): panel j (first column j) holds B[p][j..<j+w] for p = 0..<k contiguously, at packed + j·k.
+/// Only call when vox_gemm_available() is non-zero.
+void vox_gemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *packed,
+                     float *c, ptrdiff_t ldc, int accumulate);
+
+#endif
