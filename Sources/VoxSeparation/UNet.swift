@@ -98,10 +98,9 @@ final class UNetWeights: Sendable {
 
 /// Scratch memory for one U-Net evaluation, reused across segments (fresh pages are expensive to fault in).
 final class UNetWorkspace {
-    /// Encoder outputs before normalisation (`conv_i`), kept for the skip connections.
+    /// Encoder outputs before normalisation (`conv_i`), kept for the skip connections; conv i+1 gathers its
+    /// normalised and activated input from them directly.
     var convOut: [[Float]] = []
-    /// Normalised and activated encoder output feeding the next convolution.
-    var act: [Float] = []
     /// Decoder outputs, ping-pong: deconv i writes `decoded[i % 2]` and reads `decoded[(i + 1) % 2]`.
     var decoded: [[Float]] = [[], []]
     /// im2col / GEMM scratch.
@@ -124,18 +123,21 @@ func evaluateUNet(_ w: UNetWeights, input: UnsafeBufferPointer<Float>, height: I
         let conv = w.encoder[i]
         let oh = h / 2, ow = wd / 2
         UNetWorkspace.ensure(&ws.convOut[i], oh * ow * conv.outChannels)
-        ws.convOut[i].withUnsafeMutableBufferPointer { out in
+        var out = ws.convOut[i]
+        ws.convOut[i] = []  // hold the storage uniquely in `out` while the previous output is read
+        out.withUnsafeMutableBufferPointer { o in
             if i == 0 {
-                conv2dStride2(input, height: h, width: wd, conv: conv, output: out, scratch: &ws.columns)
+                conv2dStride2(input, height: h, width: wd, conv: conv, output: o, scratch: &ws.columns)
             } else {
-                ws.act.withUnsafeBufferPointer { x in
-                    conv2dStride2(x, height: h, width: wd, conv: conv, output: out, scratch: &ws.columns)
+                // Input: LeakyReLU(bn_i(conv_i)) (conv6's own norm feeds nothing).
+                ws.convOut[i - 1].withUnsafeBufferPointer { x in
+                    conv2dStride2(x, height: h, width: wd, conv: conv, activation: (w.norms[i - 1], w.leakySlope),
+                                  output: o, scratch: &ws.columns)
                 }
             }
         }
+        ws.convOut[i] = out
         h = oh; wd = ow
-        // bn_i + LeakyReLU → input of conv i+1 (conv6's own norm feeds nothing).
-        if i < 5 { normalize(ws.convOut[i], count: h * wd * conv.outChannels, norm: w.norms[i], leaky: w.leakySlope, into: &ws.act) }
     }
     // Decoder: deconv1 reads conv6; deconv i+1 reads [conv_{6-i} | bn(up_i)].
     for i in 0..<6 {
@@ -171,29 +173,6 @@ func evaluateUNet(_ w: UNetWeights, input: UnsafeBufferPointer<Float>, height: I
     }
 }
 
-/// Encoder order: `y = LeakyReLU(x·scale + shift)` per channel. (The decoder's ReLU-then-affine order is fused into
-/// `deconv2dStride2`.)
-private func normalize(_ x: [Float], count: Int, norm: UNetWeights.Norm, leaky: Float, into out: inout [Float]) {
-    let c = norm.scale.count
-    UNetWorkspace.ensure(&out, count)
-    out.withUnsafeMutableBufferPointer { y in
-        x.withUnsafeBufferPointer { xp in
-            norm.scale.withUnsafeBufferPointer { s in
-                norm.shift.withUnsafeBufferPointer { b in
-                    var i = 0
-                    while i < count {
-                        for k in 0..<c {
-                            let v = xp[i + k] * s[k] + b[k]
-                            y[i + k] = v >= 0 ? v : v * leaky
-                        }
-                        i += c
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// Rows of a layer's output (or input, for the transposed convolution) per GEMM call. The GEMM's result and its packed
 /// operand should stay in the core's L2 cache (2¹⁸ floats, 1 MiB, here) for the passes that follow it (scatter,
 /// bias, packing); but each call also repacks the kernel matrix, so a call covers at least ~512 pixels.
@@ -203,14 +182,42 @@ func gemmChunkRows(rows: Int, width: Int, rowFloats: Int) -> Int {
     return max(1, min(rows, max(cacheRows, packingRows)))
 }
 
-/// 5×5, stride 2, TF "same" padding (1 before, 2 after): output (H/2, W/2, Cout). im2col in row chunks + sgemm.
+/// 5×5, stride 2, TF "same" padding (1 before, 2 after): output (H/2, W/2, Cout). im2col in row chunks + GEMM.
+///
+/// With `activation`, `x` is the previous convolution's raw output and the convolution's input is
+/// `LeakyReLU(x·scale + shift)` (the encoder's batch norm): computed while gathering the patches, so there is no
+/// separate pass writing (and faulting in) a normalised copy. Copies are plain loops: most are a few dozen floats,
+/// where a `memmove` call cost more than the copy (the first layer's patches are 5 pixels × 2 channels).
 func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, conv: UNetWeights.Conv,
-                           output: UnsafeMutableBufferPointer<Float>, scratch: inout [Float]) {
+                   activation: (norm: UNetWeights.Norm, leakySlope: Float)? = nil,
+                   output: UnsafeMutableBufferPointer<Float>, scratch: inout [Float]) {
     let oh = h / 2, ow = w / 2, cin = conv.inChannels, cout = conv.outChannels
     let k = 25 * cin
     let rowsPerChunk = gemmChunkRows(rows: oh, width: ow, rowFloats: ow * k)
     UNetWorkspace.ensure(&scratch, rowsPerChunk * ow * k)
-    scratch.withUnsafeMutableBufferPointer { col in
+    let scale = activation?.norm.scale ?? [], shift = activation?.norm.shift ?? []
+    let leaky = activation?.leakySlope ?? 1, activated = activation != nil
+    scratch.withUnsafeMutableBufferPointer { col in scale.withUnsafeBufferPointer { sc in shift.withUnsafeBufferPointer { sh in
+        /// `pixels` neighbouring input pixels from `src` to `dst`, activated when asked.
+        func gather(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, pixels: Int) {
+            guard activated else {
+                if pixels == 5 && cin == 2 {  // the first layer's stereo input: one fixed-size copy
+                    UnsafeMutableRawPointer(dst).storeBytes(of: UnsafeRawPointer(src).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(dst + 8).storeBytes(of: UnsafeRawPointer(src + 8).loadUnaligned(as: SIMD2<Float>.self), as: SIMD2<Float>.self)
+                    return
+                }
+                for j in 0..<(pixels * cin) { dst[j] = src[j] }
+                return
+            }
+            for p in 0..<pixels {
+                let d = dst + p * cin, s = src + p * cin
+                for c in 0..<cin {
+                    let v = s[c] * sc[c] + sh[c]
+                    d[c] = v >= 0 ? v : v * leaky
+                }
+            }
+        }
+        func zero(_ dst: UnsafeMutablePointer<Float>, count: Int) { for j in 0..<count { dst[j] = 0 } }
         var r0 = 0
         while r0 < oh {
             let r1 = min(oh, r0 + rowsPerChunk)
@@ -223,17 +230,17 @@ func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int,
                         let iy = 2 * r + kh - 1
                         let rowDst = dst + kh * 5 * cin
                         if iy < 0 || iy >= h {
-                            rowDst.update(repeating: 0, count: 5 * cin)
+                            zero(rowDst, count: 5 * cin)
                         } else if 2 * c - 1 >= 0 && 2 * c + 3 < w {
-                            rowDst.update(from: x.baseAddress! + (iy * w + 2 * c - 1) * cin, count: 5 * cin)
+                            gather(rowDst, x.baseAddress! + (iy * w + 2 * c - 1) * cin, pixels: 5)
                         } else {
                             for kw in 0..<5 {
                                 let ix = 2 * c + kw - 1
                                 let d = rowDst + kw * cin
                                 if ix < 0 || ix >= w {
-                                    d.update(repeating: 0, count: cin)
+                                    zero(d, count: cin)
                                 } else {
-                                    d.update(from: x.baseAddress! + (iy * w + ix) * cin, count: cin)
+                                    gather(d, x.baseAddress! + (iy * w + ix) * cin, pixels: 1)
                                 }
                             }
                         }
@@ -243,11 +250,16 @@ func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int,
             let m = (r1 - r0) * ow
             let out = output.baseAddress! + r0 * ow * cout
             // Bias first, then C = col · W + C.
-            for p in 0..<m { (out + p * cout).update(from: conv.bias, count: cout) }
+            conv.bias.withUnsafeBufferPointer { bias in
+                for p in 0..<m {
+                    let o = out + p * cout
+                    for co in 0..<cout { o[co] = bias[co] }
+                }
+            }
             conv.kernel.multiply(col.baseAddress!, m: m, lda: k, into: out, ldc: cout, accumulate: true)
             r0 = r1
         }
-    }
+    } } }
 }
 
 /// 5×5, stride 2 transposed convolution, TF "same": output (2H, 2W, Cout), `out[2i+kh−1, 2j+kw−1] += x[i, j]·k[kh, kw]`,
@@ -266,9 +278,14 @@ func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height h: Int, 
     var biased = 0, finished = 0  // output rows 0..<biased hold the bias (or more); 0..<finished are final
     func addBias(upTo end: Int) {
         let base = output.baseAddress!
-        while biased < min(end, oh) {
-            for p in 0..<ow { (base + (biased * ow + p) * cout).update(from: d.bias, count: cout) }
-            biased += 1
+        d.bias.withUnsafeBufferPointer { bias in
+            while biased < min(end, oh) {
+                let row = base + biased * ow * cout
+                for p in 0..<ow {
+                    for co in 0..<cout { row[p * cout + co] = bias[co] }
+                }
+                biased += 1
+            }
         }
     }
     func finish(upTo end: Int) {
