@@ -1,11 +1,6 @@
 import XCTest
 @testable import VoxSeparation
 
-/// Deterministic values in [-1, 1) (a Weyl sequence: no generator state to share between tests).
-private func noise(_ n: Int, seed: UInt64) -> [Float] {
-    (0..<n).map { i in Float((Double(i) * 0.618_033_988_75 + Double(seed) * 0.414_213_562).truncatingRemainder(dividingBy: 1)) * 2 - 1 }
-}
-
 /// The native (AVX-512) product against OpenBLAS's on shapes that cover its edge cases.
 final class GEMMOperandTests: XCTestCase {
     /// Row counts that are not multiples of the 8-row tile nor of the 96-row block, depths over the 256-step block,
@@ -14,8 +9,8 @@ final class GEMMOperandTests: XCTestCase {
         guard GEMMOperand.nativeAvailable else { throw XCTSkip("no AVX-512 on this CPU") }
         for (m, k, n) in [(1, 3, 16), (37, 300, 48), (101, 513, 64), (8, 256, 32)] {
             let lda = k + 5, ldc = n + 16
-            let a = noise(m * lda, seed: UInt64(m + k)), b = noise(k * n, seed: UInt64(n))
-            let start = noise(m * ldc, seed: 99)
+            let a = weylValues(m * lda, seed: UInt64(m + k)), b = weylValues(k * n, seed: UInt64(n))
+            let start = weylValues(m * ldc, seed: 99)
             let native = GEMMOperand(rowMajor: b, rows: k, columns: n, native: true)
             let blas = GEMMOperand(rowMajor: b, rows: k, columns: n, native: false)
             XCTAssertTrue(native.isPacked)
@@ -41,6 +36,6 @@ final class GEMMOperandTests: XCTestCase {
     }
 
     func testColumnsNotAMultipleOf16StayWithOpenBLAS() {
-        XCTAssertFalse(GEMMOperand(rowMajor: noise(3 * 25, seed: 1), rows: 3, columns: 25, native: true).isPacked)
+        XCTAssertFalse(GEMMOperand(rowMajor: weylValues(3 * 25, seed: 1), rows: 3, columns: 25, native: true).isPacked)
     }
 }
