@@ -47,6 +47,17 @@ struct GEMMOperand: Sendable {
         values = packed
     }
 
+    /// `out += patches · B` for the U-Net's 5×5 stride-2 convolution, reading the patches in place from a zero-padded
+    /// input (`vox_conv5x5s2_packed`): `B` is the kernel [5·5·channels, Cout]; `out` ([outputHeight, outputWidth,
+    /// Cout]) holds the bias. Only for a packed operand.
+    func convolve5x5Stride2(padded: UnsafePointer<Float>, paddedWidth: Int, channels: Int, outputHeight: Int,
+                            outputWidth: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(isPacked && rows == 25 * channels)
+        values.withUnsafeBufferPointer { b in
+            vox_conv5x5s2_packed(outputHeight, outputWidth, columns, channels, padded, paddedWidth, b.baseAddress, out)
+        }
+    }
+
     /// `C = A·B`, or `C += A·B` when `accumulate`: `A` is `m × rows` with row stride `lda`, `C` is `m × columns` with
     /// row stride `ldc`.
     func multiply(_ a: UnsafePointer<Float>, m: Int, lda: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,

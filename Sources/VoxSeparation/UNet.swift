@@ -182,22 +182,24 @@ func gemmChunkRows(rows: Int, width: Int, rowFloats: Int) -> Int {
     return max(1, min(rows, max(cacheRows, packingRows)))
 }
 
-/// 5×5, stride 2, TF "same" padding (1 before, 2 after): output (H/2, W/2, Cout). im2col in row chunks + GEMM.
+/// 5×5, stride 2, TF "same" padding (1 before, 2 after): output (H/2, W/2, Cout).
 ///
-/// With `activation`, `x` is the previous convolution's raw output and the convolution's input is
-/// `LeakyReLU(x·scale + shift)` (the encoder's batch norm): computed while gathering the patches, so there is no
-/// separate pass writing (and faulting in) a normalised copy. Copies are plain loops: most are a few dozen floats,
-/// where a `memmove` call cost more than the copy (the first layer's patches are 5 pixels × 2 channels).
+/// With the native product (`conv.kernel.isPacked`) the input is copied once into a zero-padded buffer and the
+/// kernel reads each patch from it in place (`vox_conv5x5s2_packed`); otherwise patches are gathered (im2col) in row
+/// chunks for OpenBLAS. Both sum in the same order. With `activation`, `x` is the previous convolution's raw output
+/// and the convolution's input is `LeakyReLU(x·scale + shift)` (the encoder's batch norm), computed while copying.
+/// Copies are plain loops: most are a few dozen floats, where a `memmove` call cost more than the copy.
 func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int, conv: UNetWeights.Conv,
                    activation: (norm: UNetWeights.Norm, leakySlope: Float)? = nil,
                    output: UnsafeMutableBufferPointer<Float>, scratch: inout [Float]) {
     let oh = h / 2, ow = w / 2, cin = conv.inChannels, cout = conv.outChannels
-    let k = 25 * cin
+    let k = 25 * cin, wp = w + 3
+    let implicit = conv.kernel.isPacked
     let rowsPerChunk = gemmChunkRows(rows: oh, width: ow, rowFloats: ow * k)
-    UNetWorkspace.ensure(&scratch, rowsPerChunk * ow * k)
+    UNetWorkspace.ensure(&scratch, implicit ? (h + 3) * wp * cin : rowsPerChunk * ow * k)
     let scale = activation?.norm.scale ?? [], shift = activation?.norm.shift ?? []
     let leaky = activation?.leakySlope ?? 1, activated = activation != nil
-    scratch.withUnsafeMutableBufferPointer { col in scale.withUnsafeBufferPointer { sc in shift.withUnsafeBufferPointer { sh in
+    scratch.withUnsafeMutableBufferPointer { buffer in scale.withUnsafeBufferPointer { sc in shift.withUnsafeBufferPointer { sh in
         /// `pixels` neighbouring input pixels from `src` to `dst`, activated when asked.
         func gather(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, pixels: Int) {
             guard activated else {
@@ -218,6 +220,31 @@ func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int,
             }
         }
         func zero(_ dst: UnsafeMutablePointer<Float>, count: Int) { for j in 0..<count { dst[j] = 0 } }
+        /// The bias into `pixels` output pixels: the product adds to it.
+        func fillBias(_ out: UnsafeMutablePointer<Float>, pixels: Int) {
+            conv.bias.withUnsafeBufferPointer { bias in
+                for p in 0..<pixels {
+                    let o = out + p * cout
+                    for co in 0..<cout { o[co] = bias[co] }
+                }
+            }
+        }
+        if implicit {
+            // Padded input: one zero row and column before, two after.
+            let padded = buffer.baseAddress!
+            zero(padded, count: wp * cin)
+            for iy in 0..<h {
+                let row = padded + (iy + 1) * wp * cin
+                zero(row, count: cin)
+                gather(row + cin, x.baseAddress! + iy * w * cin, pixels: w)
+                zero(row + (w + 1) * cin, count: 2 * cin)
+            }
+            zero(padded + (h + 1) * wp * cin, count: 2 * wp * cin)
+            fillBias(output.baseAddress!, pixels: oh * ow)
+            conv.kernel.convolve5x5Stride2(padded: padded, paddedWidth: wp, channels: cin, outputHeight: oh,
+                                           outputWidth: ow, into: output.baseAddress!)
+            return
+        }
         var r0 = 0
         while r0 < oh {
             let r1 = min(oh, r0 + rowsPerChunk)
@@ -225,7 +252,7 @@ func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int,
             // input pixels, contiguous in both the input and the patch: one copy of 5·cin floats when all are inside.
             for r in r0..<r1 {
                 for c in 0..<ow {
-                    let dst = col.baseAddress! + ((r - r0) * ow + c) * k
+                    let dst = buffer.baseAddress! + ((r - r0) * ow + c) * k
                     for kh in 0..<5 {
                         let iy = 2 * r + kh - 1
                         let rowDst = dst + kh * 5 * cin
@@ -249,14 +276,8 @@ func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int,
             }
             let m = (r1 - r0) * ow
             let out = output.baseAddress! + r0 * ow * cout
-            // Bias first, then C = col · W + C.
-            conv.bias.withUnsafeBufferPointer { bias in
-                for p in 0..<m {
-                    let o = out + p * cout
-                    for co in 0..<cout { o[co] = bias[co] }
-                }
-            }
-            conv.kernel.multiply(col.baseAddress!, m: m, lda: k, into: out, ldc: cout, accumulate: true)
+            fillBias(out, pixels: m)  // then C = col · W + C
+            conv.kernel.multiply(buffer.baseAddress!, m: m, lda: k, into: out, ldc: cout, accumulate: true)
             r0 = r1
         }
     } } }

@@ -17,4 +17,12 @@ int vox_gemm_available(void);
 void vox_gemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *packed,
                      float *c, ptrdiff_t ldc, int accumulate);
 
+/// The U-Net's 5×5 stride-2 convolution as an implicit product, without a patch matrix: out (oh × ow × n, holding the
+/// bias) += patches · B. The patch of output pixel (y, x) is rows 2y…2y+4, columns 2x…2x+4 of x, an input that is
+/// already zero-padded (row width wp pixels of `channels` floats; TF "same" padding: 1 pixel before, 2 after).
+/// B (the kernel [5, 5, channels, n] as a 25·channels × n matrix) is packed as for vox_gemm_packed. Sums in the same
+/// order as vox_gemm_packed over an explicit patch matrix. Only call when vox_gemm_available() is non-zero.
+void vox_conv5x5s2_packed(ptrdiff_t oh, ptrdiff_t ow, ptrdiff_t n, ptrdiff_t channels, const float *x, ptrdiff_t wp,
+                          const float *packed, float *out);
+
 #endif
