@@ -11,7 +11,10 @@ enum VectorMath {
 
     @inline(__always)
     static func exp(_ x: V) -> V {
-        let xc = x.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.3))
+        // Masked selects: `clamped` goes through the stdlib's generic pointwiseMin/Max, which run out of line, lane by
+        // lane.
+        var xc = x.replacing(with: -87.3, where: x .< -87.3)
+        xc.replace(with: 88.3, where: xc .> 88.3)
         // t = x / ln 2 + 1.5·2²³ rounds x / ln 2 to an integer n held in t's low mantissa bits: n = bits(t) − bits(magic)
         // (no SSE4.1 rounding nor a float-to-int conversion, which Swift's generic SIMD init does lane by lane).
         let magic = V(repeating: 12_582_912)
