@@ -343,7 +343,10 @@ func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height h: Int, 
                 var channelOffset = 0
                 for (x, c) in parts {
                     let src = x.baseAddress! + r0 * w * c
-                    for p in 0..<m { (joined + p * cin + channelOffset).update(from: src + p * c, count: c) }
+                    for p in 0..<m {  // a plain loop: a memmove call per pixel cost more than its 16–256 floats
+                        let from = src + p * c, to = joined + p * cin + channelOffset
+                        for j in 0..<c { to[j] = from[j] }
+                    }
                     channelOffset += c
                 }
                 a = UnsafePointer(joined)
