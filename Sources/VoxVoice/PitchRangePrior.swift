@@ -7,8 +7,8 @@ import Foundation
 /// F0 at all, or an octave off it: hum or room rumble at 50–100 Hz under a 190 Hz voice, the subharmonic of creaky
 /// voice, the alias of a narrow resonance near 900 Hz. The Viterbi's continuity cost alone does not stop a run of
 /// such frames. The prior charges each candidate outside the range, widened by a margin, in proportion to its
-/// distance in octaves (as a pitch jump is charged), so that a run of frames far from the voice's range needs
-/// evidence to win; within the range nothing changes.
+/// distance in octaves (as a pitch jump is charged), so that where a frame also has a candidate in the range, a run
+/// of frames far from the voice's range needs evidence to win; within the range nothing changes.
 struct PitchRangePrior {
     /// Lowest and highest F0 (Hz) that cost nothing.
     var lowHz: Double, highHz: Double
@@ -43,15 +43,19 @@ struct PitchRangePrior {
         f0 < lowHz ? log2(lowHz / f0) : (f0 > highHz ? log2(f0 / highHz) : 0)
     }
 
-    /// `cands` with each candidate's probability multiplied by e^(−`natsPerOctave` · octaves outside the range). The
-    /// frame's voiced probability is kept as it was: the unvoiced state wins only where no candidate is credible.
+    /// `cands` with each candidate's probability multiplied by e^(−`natsPerOctave` · octaves outside the range),
+    /// relative to the frame's least-charged candidate: the prior only chooses among a frame's candidates. The frame's
+    /// voiced probability is kept, so the voicing decision is not the prior's (charging a frame whose every candidate
+    /// lies outside made weak voice unvoiced: VCC2016 resynthesis MCD 2.38 → 2.55 dB, Resemblyzer 0.950 → 0.929).
     func applied(to cands: [[PitchTracker.Candidate]], natsPerOctave: Double) -> [[PitchTracker.Candidate]] {
         cands.map { frame in
             guard !frame.isEmpty else { return frame }
             let voiced = frame[0].frameVoiced ?? frame.reduce(0) { $0 + $1.probability }
-            return frame.map { c in
-                var c = c
-                c.probability *= Float(exp(-natsPerOctave * octavesOutside(Double(c.f0))))
+            let cost = frame.map { natsPerOctave * octavesOutside(Double($0.f0)) }
+            let least = cost.min()!
+            return frame.indices.map { i in
+                var c = frame[i]
+                c.probability *= Float(exp(least - cost[i]))
                 c.frameVoiced = voiced
                 return c
             }

@@ -74,9 +74,11 @@ public struct PitchTrackerOptions: Sendable, Equatable {
     /// 0 = none. Default 2 (10 ms): onsets and offsets are voiced slightly beyond where the dip becomes deep.
     public var edgeExtensionFrames = 2
     /// Margin (octaves) added on both sides of the voice's range (see `rangeQuantile`) before candidates outside it
-    /// are charged `1200 / jumpCents` nats per octave beyond it, and the track decoded again; 0 = no range prior.
-    /// Default 0.5: hum and rumble below a voice, creaky subharmonics and resonance aliases far above it lose,
-    /// while a singer's own range is covered by the quantiles.
+    /// are charged `1200 / jumpCents` nats per octave beyond it (relative to the frame's least-charged candidate), and
+    /// the track decoded again; 0 = no range prior (`PitchRangePrior`). Default 0.5: rumble below a voice, creaky
+    /// subharmonics and resonance aliases far above it lose to an in-range candidate, while a singer's own range is
+    /// covered by the quantiles (LibriSpeech resynthesis MCD, 3 files per reader: 3.147 → 3.048 dB with the hum
+    /// notches; 0.35 / 0.7 octaves were no better on the > 300-cent share against Harvest).
     public var rangeMarginOctaves = 0.5
     /// The voice's range: this and 1 − this energy-weighted quantile of log F0 over the first decoding's voiced frames
     /// with periodicity at least `rangeMinimumPeriodicity`. Default 0.05.
