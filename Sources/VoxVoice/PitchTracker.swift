@@ -75,14 +75,15 @@ public struct PitchTrackerOptions: Sendable, Equatable {
     public var edgeExtensionFrames = 2
     /// Margin (octaves) added on both sides of the voice's range (see `rangeQuantile`) before candidates outside it
     /// are charged `1200 / jumpCents` nats per octave beyond it (relative to the frame's least-charged candidate), and
-    /// the track decoded again; 0 = no range prior (`PitchRangePrior`). Default 0.5: rumble below a voice, creaky
+    /// the track decoded again; 0 = no range prior (`PitchRangePrior`). Default 0.35: rumble below a voice, creaky
     /// subharmonics and resonance aliases far above it lose to an in-range candidate, while a singer's own range is
-    /// covered by the quantiles (LibriSpeech resynthesis MCD, 3 files per reader: 3.147 → 3.048 dB with the hum
-    /// notches; 0.35 / 0.7 octaves were no better on the > 300-cent share against Harvest).
-    public var rangeMarginOctaves = 0.5
+    /// covered by the quantiles (LibriSpeech resynthesis MCD, 3 files per reader, with the hum notches: 3.147 dB
+    /// without the prior, 3.048 with 0.5 octaves, 3.006 with 0.35, 2.995 with 0.35 and `rangeQuantile` 0.1; sung
+    /// sets' F0 the same for all three).
+    public var rangeMarginOctaves = 0.35
     /// The voice's range: this and 1 − this energy-weighted quantile of log F0 over the first decoding's voiced frames
-    /// with periodicity at least `rangeMinimumPeriodicity`. Default 0.05.
-    public var rangeQuantile = 0.05
+    /// with periodicity at least `rangeMinimumPeriodicity`. Default 0.1 (0.05: see `rangeMarginOctaves`).
+    public var rangeQuantile = 0.1
     /// Periodicity a frame of the first decoding needs to count in the range estimate. Default 0.7.
     public var rangeMinimumPeriodicity: Float = 0.7
     /// Remove stationary tones (mains hum and its harmonics, 45–500 Hz) with notches before tracking (`HumFilter`).
