@@ -613,22 +613,24 @@ public struct VoiceConverter: Sendable {
                         VoiceFeatures.warpEnvelope(UnsafeBufferPointer(start: warped, count: bins), ratio: formant,
                                                    into: UnsafeMutableBufferPointer(start: row, count: bins))
                     }
-                    if smoothHalf > 0 && out0[i] <= 0 {
+                    // Unvoiced frames: shaped in proportion to `strength` (0 = the take's envelope untouched).
+                    if smoothHalf > 0 && out0[i] <= 0 && strength > 0 {
                         // Log envelope averaged over ±smoothHalf bins (prefix sums).
                         acc[0] = 0
                         for b in 0..<bins { acc[b + 1] = acc[b] + Double(logf(row[b] + 1e-20)) }
                         for b in 0..<bins {
                             let lo = max(0, b - smoothHalf), hi = min(bins, b + smoothHalf + 1)
-                            row[b] = expf(Float((acc[hi] - acc[lo]) / Double(hi - lo)))
+                            let smooth = Float((acc[hi] - acc[lo]) / Double(hi - lo))
+                            let own = Float(acc[b + 1] - acc[b])
+                            row[b] = expf(own + strength * (smooth - own))
                         }
                     }
-                    if unvoicedCut > 0 && out0[i] <= 0 {
-                        for b in 1..<bins {
+                    if unvoicedCut > 0 && out0[i] <= 0 && strength > 0 {
+                        for b in 0..<bins {
                             let r = Float(Double(b) * binHz / unvoicedCut)
                             let r4 = r * r * r * r
-                            row[b] *= r4 / (1 + r4)
+                            row[b] *= powf(r4 / (1 + r4), strength)
                         }
-                        row[0] = 0
                     }
                 }
             }

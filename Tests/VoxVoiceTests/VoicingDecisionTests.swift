@@ -72,7 +72,9 @@ final class VoicingDecisionTests: XCTestCase {
         var f0 = [Float](repeating: 0, count: 60)
         for i in 20..<40 { f0[i] = 200 }
         for i in 40..<50 { f0[i] = i % 2 == 0 ? 600 : 700 }
-        let out = decide(f0)
+        var o = VoicingDecisionOptions()
+        o.decodedEdgeFrames = 5
+        let out = decide(f0, options: o)
         XCTAssertEqual(Array(out[40..<45]), [Float](repeating: 200, count: 5))   // voiced, the section's F0 held
         XCTAssertEqual(out[45...].filter { $0 > 0 }.count, 0)                   // 5 frames at most
         XCTAssertEqual(out[..<20].filter { $0 > 0 }.count, 0)
