@@ -89,6 +89,10 @@ public struct PitchTrackerOptions: Sendable, Equatable {
     /// Remove stationary tones (mains hum and its harmonics, 45–500 Hz) with notches before tracking (`HumFilter`).
     /// Default true: a hum 10 dB below a voice otherwise pulls its F0 to a compromise lag (a 200 Hz voice read as 63 Hz).
     public var removeHum = true
+    /// Voicing from the continuity of the refined contour (`VoicingDecision`, after Harvest's contour fixing) instead
+    /// of the decoding's voicing with `gapFillFrames` and `edgeExtensionFrames`; nil = the latter. Default nil;
+    /// `VoiceAnalysisOptions.voiceConversion` sets it (its output is read by Harvest).
+    public var voicing: VoicingDecisionOptions? = nil
 
     public init() {}
 
@@ -104,6 +108,7 @@ public struct PitchTrackerOptions: Sendable, Equatable {
             && l.edgeExtensionFrames == r.edgeExtensionFrames && l.aliasMaximumValue == r.aliasMaximumValue
             && l.rangeMarginOctaves == r.rangeMarginOctaves && l.rangeQuantile == r.rangeQuantile
             && l.rangeMinimumPeriodicity == r.rangeMinimumPeriodicity && l.removeHum == r.removeHum
+            && l.voicing == r.voicing
     }
 
     func validate() throws {
@@ -203,10 +208,21 @@ public struct PitchTracker: Sendable {
             (f0, conf) = decode(cands)
         }
         let audible = cands.map { !$0.isEmpty }
-        f0 = Self.fillGaps(f0, audible: audible, maximumGap: options.gapFillFrames)
-        f0 = Self.extendEdges(f0, audible: audible, frames: options.edgeExtensionFrames)
-        if options.refine {
-            refine(&f0, x, rate: rate)
+        if let voicing = options.voicing {
+            // The voicing decision reads the continuity of the refined contour.
+            let deviation: [Float]? = options.refine ? refine(&f0, x, rate: rate) : nil
+            let decided = VoicingDecision(options: voicing).decide(
+                f0: f0, periodicity: conf, harmonicDeviation: deviation,
+                candidates: cands.map { VoicingDecision.Candidates(f0: $0.map(\.f0), periodicity: $0.map(\.periodicity)) },
+                audible: audible, framePeriod: options.framePeriod)
+            f0 = decided.f0
+            if options.refine, decided.added.contains(true) { refine(&f0, x, rate: rate, only: decided.added) }
+        } else {
+            f0 = Self.fillGaps(f0, audible: audible, maximumGap: options.gapFillFrames)
+            f0 = Self.extendEdges(f0, audible: audible, frames: options.edgeExtensionFrames)
+            if options.refine {
+                refine(&f0, x, rate: rate)
+            }
         }
         if options.smoothingFrames > 0 { f0 = Self.smoothVoiced(f0, halfWidth: options.smoothingFrames) }
         return PitchTrack(framePeriod: options.framePeriod, f0: f0, confidence: conf)
@@ -519,13 +535,19 @@ public struct PitchTracker: Sendable {
 
     // MARK: - Stage 3: StoneMask-style refinement
 
-    func refine(_ f0: inout [Float], _ x: [Float], rate: Double) {
+    /// - Parameter only: frames to refine (default: every voiced frame).
+    /// - Returns: per frame, the harmonics' amplitude-weighted relative deviation from the refined F0 in the last
+    ///   pass (1 where a frame was not refined or its refinement was rejected).
+    @discardableResult
+    func refine(_ f0: inout [Float], _ x: [Float], rate: Double, only: [Bool]? = nil) -> [Float] {
         let frameCount = f0.count
+        var deviations = [Float](repeating: 1, count: frameCount)
         let period = options.framePeriod
         let lo = Float(options.minimumF0), hi = Float(options.maximumF0)
         let periods = options.refinementWindowPeriods, passes = options.refinementPasses
         f0.withUnsafeMutableBufferPointer { fb in
-            let fp = SharedPointer(fb.baseAddress!)
+          deviations.withUnsafeMutableBufferPointer { db in
+            let fp = SharedPointer(fb.baseAddress!), dp = SharedPointer(db.baseAddress!)
             x.withUnsafeBufferPointer { xb in
                 let xs = SharedPointer(UnsafeMutablePointer(mutating: xb.baseAddress!))
                 let xlen = xb.count
@@ -536,24 +558,28 @@ public struct PitchTracker: Sendable {
                     var n = 64
                     while n < 2 * Int((periods / 2 * rate / Double(lo) * 1.12).rounded()) + 1 { n *= 2 }
                     let main = RealFFT(size: n, measure: false), diff = RealFFT(size: n, measure: false)
-                    for t in range where fp.pointer[t] > 0 {
+                    for t in range where fp.pointer[t] > 0 && only?[t] ?? true {
                         var f = Double(fp.pointer[t])
                         let initial = f
+                        var deviation = 1.0
                         // The first pass fixes the fundamental's bin, the others use up to 6 harmonics.
                         for pass in 0..<passes {
                             guard let g = InstantaneousFrequency.meanF0(signal, rate: rate, time: Double(t) * period, f0: f,
                                                                         harmonics: pass == 0 ? 2 : 6, windowPeriods: periods,
-                                                                        main: main, diff: diff) else { break }
+                                                                        main: main, diff: diff, deviation: &deviation) else { break }
                             f = g
                         }
                         // Keep the refinement only if it stayed near the decoded candidate (no jump to a harmonic).
                         if abs(f / initial - 1) < 0.1, Float(f) >= lo * 0.9, Float(f) <= hi * 1.1 {
                             fp.pointer[t] = Float(f)
+                            dp.pointer[t] = Float(deviation)
                         }
                     }
                 }
             }
+          }
         }
+        return deviations
     }
 }
 
@@ -563,7 +589,7 @@ public struct PitchTracker: Sendable {
 /// `IF_k / k`, weighted by its amplitude.
 enum InstantaneousFrequency {
     static func meanF0(_ x: UnsafeBufferPointer<Float>, rate: Double, time: Double, f0: Double, harmonics: Int,
-                       windowPeriods: Double, main: RealFFT, diff: RealFFT) -> Double? {
+                       windowPeriods: Double, main: RealFFT, diff: RealFFT, deviation: inout Double) -> Double? {
         let half = Int((windowPeriods / 2 * rate / f0).rounded())
         let length = 2 * half + 1
         let n = main.size
@@ -590,6 +616,9 @@ enum InstantaneousFrequency {
         let count = min(harmonics, Int(rate / 2 / f0))
         guard count >= 1 else { return nil }
         var num = 0.0, den = 0.0
+        // Each harmonic's vote, for the deviation (Harvest's reliability score, unweighted: a narrow resonance
+        // has one accurate peak and noise at the other harmonics).
+        var votes = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), voteCount = 0
         for h in 1...count {
             let bin = Int((f0 * Double(h) * Double(n) / rate).rounded())
             guard bin > 0, bin < n / 2 else { break }
@@ -601,9 +630,19 @@ enum InstantaneousFrequency {
             let amplitude = power.squareRoot()
             num += amplitude * inst / Double(h)
             den += amplitude
+            if voteCount < 8 {
+                withUnsafeMutableBytes(of: &votes) { $0.storeBytes(of: inst / Double(h), toByteOffset: voteCount * 8, as: Double.self) }
+                voteCount += 1
+            }
         }
         guard den > 0 else { return nil }
         let result = num / den
-        return result.isFinite && result > 0 ? result : nil
+        guard result.isFinite && result > 0 else { return nil }
+        var spread = 0.0
+        withUnsafeBytes(of: votes) { v in
+            for k in 0..<voteCount { spread += abs(v.load(fromByteOffset: k * 8, as: Double.self) / result - 1) }
+        }
+        deviation = spread / Double(max(1, voteCount))
+        return result
     }
 }

@@ -20,6 +20,17 @@ public struct VoiceConversionOptions: Sendable, Equatable {
     public var matchOrder = 10
     /// Weight of the normalised ln F0 as one more search dimension (0 = timbre only). Default 0.
     public var pitchWeight: Float = 0
+    /// Cutoff (Hz) of a high-pass (4th-order power response, −3 dB at the cutoff) on the envelope of the converted
+    /// unvoiced frames; 0 = none. Default 300: an unvoiced frame's envelope in pauses and breaths is smoothed
+    /// over a wide window from rumble below 50 Hz into a 200–500 Hz hump, and noise shaped by it reads as voiced
+    /// at 50–75 Hz to Harvest (VCC2016 SM1→SF1 voicing agreement 79.4 → 85.7 %, SF1→SM1 90.0 → 91.4 % with the
+    /// decoding's voicing; similarity and MCD within 0.02). Fricatives have little energy below 300 Hz.
+    public var unvoicedHighPassHz = 300.0
+    /// Width (Hz) of a moving average over frequency of the converted unvoiced frames' log envelope, before
+    /// `unvoicedHighPassHz`; 0 = none. Default 400: a narrow resonance left in an unvoiced envelope makes the noise
+    /// through it nearly periodic (VCC2016 SM1→SF1 voicing agreement 89.4 → 89.8 %, MCD 7.26 → 7.22 dB; SF1→SM1
+    /// unchanged at 91.9 %; 800 Hz: 88.2 %, 7.18 dB).
+    public var unvoicedSmoothingHz = 400.0
     /// Share of the per-coefficient statistics mapping (mean and deviation moved to the voice's) in the result,
     /// 0…1; the rest is the retrieved frames' average. Default 0.1 (measured on VCC2016 SM1↔SF1; statistics alone
     /// keep too much of the take's speaker detail).
@@ -62,6 +73,8 @@ extension VoiceAnalysisOptions {
     public static var voiceConversion: VoiceAnalysisOptions {
         var o = VoiceAnalysisOptions()
         o.pitch.thresholdPrior = (a: 2, b: 4)
+        // The converted voice is read by Harvest-like listeners: voicing from the contour's continuity.
+        o.pitch.voicing = VoicingDecisionOptions()
         return o
     }
 }
@@ -554,6 +567,10 @@ public struct VoiceConverter: Sendable {
         let strength = Float(max(0, min(1, options.strength)))
         let formant = options.formantRatio
         let me = self
+        let unvoicedCut = options.unvoicedHighPassHz
+        let binHz = out.sampleRate / Double(out.fftSize)
+        let smoothHalf = options.unvoicedSmoothingHz > 0 ? max(1, Int(options.unvoicedSmoothingHz / binHz / 2)) : 0
+        let out0 = out.f0
         for i in 0..<T where targets.mapped[first + i] && out.f0[i] > 0 {
             for band in 0..<B {
                 let a = out.bandAperiodicity[i * B + band]
@@ -567,7 +584,8 @@ public struct VoiceConverter: Sendable {
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: me.cepstrum.scratchCount)
                 let logDelta = UnsafeMutablePointer<Float>.allocate(capacity: bins)
                 let warped = UnsafeMutablePointer<Float>.allocate(capacity: bins)
-                defer { delta.deallocate(); scratch.deallocate(); logDelta.deallocate(); warped.deallocate() }
+                let acc = UnsafeMutablePointer<Double>.allocate(capacity: bins + 1)
+                defer { delta.deallocate(); scratch.deallocate(); logDelta.deallocate(); warped.deallocate(); acc.deallocate() }
                 for i in range {
                     let row = env.pointer + i * bins
                     if targets.mapped[first + i] {
@@ -594,6 +612,25 @@ public struct VoiceConverter: Sendable {
                         for b in 0..<bins { warped[b] = row[b] }
                         VoiceFeatures.warpEnvelope(UnsafeBufferPointer(start: warped, count: bins), ratio: formant,
                                                    into: UnsafeMutableBufferPointer(start: row, count: bins))
+                    }
+                    // Unvoiced frames: shaped in proportion to `strength` (0 = the take's envelope untouched).
+                    if smoothHalf > 0 && out0[i] <= 0 && strength > 0 {
+                        // Log envelope averaged over ±smoothHalf bins (prefix sums).
+                        acc[0] = 0
+                        for b in 0..<bins { acc[b + 1] = acc[b] + Double(logf(row[b] + 1e-20)) }
+                        for b in 0..<bins {
+                            let lo = max(0, b - smoothHalf), hi = min(bins, b + smoothHalf + 1)
+                            let smooth = Float((acc[hi] - acc[lo]) / Double(hi - lo))
+                            let own = Float(acc[b + 1] - acc[b])
+                            row[b] = expf(own + strength * (smooth - own))
+                        }
+                    }
+                    if unvoicedCut > 0 && out0[i] <= 0 && strength > 0 {
+                        for b in 0..<bins {
+                            let r = Float(Double(b) * binHz / unvoicedCut)
+                            let r4 = r * r * r * r
+                            row[b] *= powf(r4 / (1 + r4), strength)
+                        }
                     }
                 }
             }
