@@ -118,6 +118,9 @@ public struct PitchTrackerOptions: Sendable, Equatable {
               analysisRate >= 4 * maximumF0, windowDuration > 0 else {
             throw AudioError(.invalidArgument, "pitch tracker: need 0 < minimumF0 < maximumF0/1.5, 0 < frame period ≤ 0.1 s, analysis rate ≥ 4·maximumF0, high-pass, gap fill and edge extension ≥ 0, refinement window 1–16 periods, ≥ 1 refinement pass")
         }
+        guard voicing?.validate() ?? true else {
+            throw AudioError(.invalidArgument, "voicing decision: need continuity tolerance > 0, ≥ 1 core frame, ≥ 1 extension miss frame, extension tolerance, extension length, section periods and gap fill ≥ 0")
+        }
     }
 }
 
@@ -488,15 +491,20 @@ public struct PitchTracker: Sendable {
             let gap = i - last - 1
             if last >= 0, gap > 0, gap <= maximumGap, abs(log2(f0[i] / f0[last])) < 1,
                (last + 1..<i).allSatisfy({ audible[$0] }) {
-                let a = log(Double(f0[last])), b = log(Double(f0[i]))
-                for j in (last + 1)..<i {
-                    let w = Double(j - last) / Double(i - last)
-                    out[j] = Float(exp(a + (b - a) * w))
-                }
+                interpolateLogF0(&out, from: last, to: i)
             }
             last = i
         }
         return out
+    }
+
+    /// Sets the frames strictly between `last` and `next` (both voiced) to F0 interpolated in log frequency.
+    static func interpolateLogF0(_ f0: inout [Float], from last: Int, to next: Int) {
+        let a = log(Double(f0[last])), b = log(Double(f0[next]))
+        for j in (last + 1)..<next {
+            let w = Double(j - last) / Double(next - last)
+            f0[j] = Float(exp(a + (b - a) * w))
+        }
     }
 
     /// Extends each voiced run by up to `frames` audible frames at both ends, holding the edge F0: onsets and
@@ -618,7 +626,9 @@ enum InstantaneousFrequency {
         var num = 0.0, den = 0.0
         // Each harmonic's vote, for the deviation (Harvest's reliability score, unweighted: a narrow resonance
         // has one accurate peak and noise at the other harmonics).
-        var votes = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), voteCount = 0
+        let votes = UnsafeMutablePointer<Double>.allocate(capacity: count)
+        defer { votes.deallocate() }
+        var voteCount = 0
         for h in 1...count {
             let bin = Int((f0 * Double(h) * Double(n) / rate).rounded())
             guard bin > 0, bin < n / 2 else { break }
@@ -630,18 +640,14 @@ enum InstantaneousFrequency {
             let amplitude = power.squareRoot()
             num += amplitude * inst / Double(h)
             den += amplitude
-            if voteCount < 8 {
-                withUnsafeMutableBytes(of: &votes) { $0.storeBytes(of: inst / Double(h), toByteOffset: voteCount * 8, as: Double.self) }
-                voteCount += 1
-            }
+            votes[voteCount] = inst / Double(h)
+            voteCount += 1
         }
         guard den > 0 else { return nil }
         let result = num / den
         guard result.isFinite && result > 0 else { return nil }
         var spread = 0.0
-        withUnsafeBytes(of: votes) { v in
-            for k in 0..<voteCount { spread += abs(v.load(fromByteOffset: k * 8, as: Double.self) / result - 1) }
-        }
+        for k in 0..<voteCount { spread += abs(votes[k] / result - 1) }
         deviation = spread / Double(max(1, voteCount))
         return result
     }

@@ -197,11 +197,8 @@ public struct VoicingDecision: Sendable {
             for k in 0..<n where out[k] > 0 {
                 let gap = k - last - 1
                 if last >= 0, gap > 0, gap <= o.gapFillFrames {
-                    let a = log(Double(out[last])), b = log(Double(out[k]))
-                    for j in (last + 1)..<k {
-                        let w = Double(j - last) / Double(k - last)
-                        out[j] = Float(exp(a + (b - a) * w)); added[j] = true
-                    }
+                    PitchTracker.interpolateLogF0(&out, from: last, to: k)
+                    for j in (last + 1)..<k { added[j] = true }
                 }
                 last = k
             }

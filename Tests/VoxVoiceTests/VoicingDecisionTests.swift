@@ -17,6 +17,15 @@ final class VoicingDecisionTests: XCTestCase {
             audible: [Bool](repeating: true, count: n), framePeriod: period).f0
     }
 
+    func testInvalidVoicingOptionsAreRefusedByTheTracker() {
+        var o = PitchTrackerOptions()
+        o.voicing = VoicingDecisionOptions()
+        o.voicing?.minimumCoreFrames = 0
+        XCTAssertThrowsError(try PitchTracker(options: o).track(samples: [Float](repeating: 0, count: 1600), sampleRate: 16000))
+        o.voicing?.minimumCoreFrames = 7
+        XCTAssertNoThrow(try PitchTracker(options: o).track(samples: [Float](repeating: 0, count: 1600), sampleRate: 16000))
+    }
+
     func testSmoothContourStaysVoicedJumpyContourIsUnvoiced() {
         // 60 frames of a 1 %-per-frame glide from 120 Hz, then 60 frames jumping by 20 % or more (F0 "measured" on
         // noise).
