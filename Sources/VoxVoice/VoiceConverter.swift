@@ -573,6 +573,12 @@ public struct VoiceConverter: Sendable {
         let me = self
         let unvoicedCut = options.unvoicedHighPassHz
         let binHz = out.sampleRate / Double(out.fftSize)
+        // The high-pass's gain per bin (`strength` applied), the same for every unvoiced frame.
+        let highPassGain: [Float] = unvoicedCut > 0 && strength > 0 ? (0..<bins).map { b in
+            let r = Float(Double(b) * binHz / unvoicedCut)
+            let r4 = r * r * r * r
+            return powf(r4 / (1 + r4), strength)
+        } : []
         let smoothHalf = options.unvoicedSmoothingHz > 0 ? max(1, Int(options.unvoicedSmoothingHz / binHz / 2)) : 0
         let out0 = out.f0
         for i in 0..<T where targets.mapped[first + i] && out.f0[i] > 0 {
@@ -629,12 +635,8 @@ public struct VoiceConverter: Sendable {
                             row[b] = expf(own + strength * (smooth - own))
                         }
                     }
-                    if unvoicedCut > 0 && out0[i] <= 0 && strength > 0 {
-                        for b in 0..<bins {
-                            let r = Float(Double(b) * binHz / unvoicedCut)
-                            let r4 = r * r * r * r
-                            row[b] *= powf(r4 / (1 + r4), strength)
-                        }
+                    if !highPassGain.isEmpty && out0[i] <= 0 {
+                        highPassGain.withUnsafeBufferPointer { g in for b in 0..<bins { row[b] *= g[b] } }
                     }
                 }
             }
