@@ -173,6 +173,18 @@ func evaluateUNet(_ w: UNetWeights, input: UnsafeBufferPointer<Float>, height: I
     }
 }
 
+/// `bias` (one value per channel) into each of `pixels` consecutive channels-last pixels of `out`: the products add
+/// to it. A plain loop: per pixel it is a few dozen floats, where a `memmove` call cost more than the copy.
+private func fillBias(_ out: UnsafeMutablePointer<Float>, pixels: Int, bias: [Float]) {
+    bias.withUnsafeBufferPointer { b in
+        let c = b.count
+        for p in 0..<pixels {
+            let o = out + p * c
+            for k in 0..<c { o[k] = b[k] }
+        }
+    }
+}
+
 /// Rows of a layer's output (or input, for the transposed convolution) per GEMM call. The GEMM's result and its packed
 /// operand should stay in the core's L2 cache (2¹⁸ floats, 1 MiB, here) for the passes that follow it (scatter,
 /// bias, packing); but each call also repacks the kernel matrix, so a call covers at least ~512 pixels.
@@ -220,15 +232,6 @@ func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int,
             }
         }
         func zero(_ dst: UnsafeMutablePointer<Float>, count: Int) { for j in 0..<count { dst[j] = 0 } }
-        /// The bias into `pixels` output pixels: the product adds to it.
-        func fillBias(_ out: UnsafeMutablePointer<Float>, pixels: Int) {
-            conv.bias.withUnsafeBufferPointer { bias in
-                for p in 0..<pixels {
-                    let o = out + p * cout
-                    for co in 0..<cout { o[co] = bias[co] }
-                }
-            }
-        }
         if implicit {
             // Padded input: one zero row and column before, two after.
             let padded = buffer.baseAddress!
@@ -240,7 +243,7 @@ func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int,
                 zero(row + (w + 1) * cin, count: 2 * cin)
             }
             zero(padded + (h + 1) * wp * cin, count: 2 * wp * cin)
-            fillBias(output.baseAddress!, pixels: oh * ow)
+            fillBias(output.baseAddress!, pixels: oh * ow, bias: conv.bias)
             conv.kernel.convolve5x5Stride2(padded: padded, paddedWidth: wp, channels: cin, outputHeight: oh,
                                            outputWidth: ow, into: output.baseAddress!)
             return
@@ -276,7 +279,7 @@ func conv2dStride2(_ x: UnsafeBufferPointer<Float>, height h: Int, width w: Int,
             }
             let m = (r1 - r0) * ow
             let out = output.baseAddress! + r0 * ow * cout
-            fillBias(out, pixels: m)  // then C = col · W + C
+            fillBias(out, pixels: m, bias: conv.bias)  // then C = col · W + C
             conv.kernel.multiply(buffer.baseAddress!, m: m, lda: k, into: out, ldc: cout, accumulate: true)
             r0 = r1
         }
@@ -298,15 +301,9 @@ func deconv2dStride2(parts: [(UnsafeBufferPointer<Float>, Int)], height h: Int, 
     let rowFloats = ow * cout
     var biased = 0, finished = 0  // output rows 0..<biased hold the bias (or more); 0..<finished are final
     func addBias(upTo end: Int) {
-        let base = output.baseAddress!
-        d.bias.withUnsafeBufferPointer { bias in
-            while biased < min(end, oh) {
-                let row = base + biased * ow * cout
-                for p in 0..<ow {
-                    for co in 0..<cout { row[p * cout + co] = bias[co] }
-                }
-                biased += 1
-            }
+        while biased < min(end, oh) {
+            fillBias(output.baseAddress! + biased * ow * cout, pixels: ow, bias: d.bias)
+            biased += 1
         }
     }
     func finish(upTo end: Int) {
