@@ -43,7 +43,12 @@ struct PitchCommand: ParsableCommand {
                              visibility: .hidden))
     var resynthVoicing = false
 
+    @Flag(help: ArgumentHelp("Voice as `vox convert` and `vox voice train` analyse (Harvest-style contour voicing).",
+                             visibility: .hidden))
+    var conversionVoicing = false
+
     func validate() throws {
+        guard !(resynthVoicing && conversionVoicing) else { throw ValidationError("choose one of --resynth-voicing and --conversion-voicing") }
         guard !(csv && json) else { throw ValidationError("choose one of --csv and --json") }
         guard fmin >= 20, fmax <= 4000, fmax > 1.5 * fmin else { throw ValidationError("need 20 ≤ --fmin, --fmax ≤ 4000, --fmax > 1.5·--fmin") }
         guard frameMs >= 1, frameMs <= 100 else { throw ValidationError("--frame-ms must be 1…100") }
@@ -69,7 +74,7 @@ struct PitchCommand: ParsableCommand {
         if let output { try OutputPath.refuseInputs(output: output, inputs: [input]) }
         let reader = try AudioFileReader(path: input)
         let fs = Double(reader.info.sampleRate)
-        var options = PitchTrackerOptions()
+        var options = conversionVoicing ? VoiceAnalysisOptions.voiceConversion.pitch : PitchTrackerOptions()
         options.minimumF0 = fmin
         options.maximumF0 = min(fmax, fs / 4)
         options.framePeriod = frameMs / 1000
