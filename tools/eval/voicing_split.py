@@ -12,15 +12,19 @@ def vox(p):
     out = subprocess.run([VOX, "pitch", p, "--csv", "--conversion-voicing"], capture_output=True, text=True, check=True).stdout
     rows = [l.split(",") for l in out.strip().splitlines() if l and l[0].isdigit()]
     return np.array([float(r[1]) for r in rows])
-# usage: vdiag3.py SRC_DIR RUN_DIR [RUN_DIR...]
-src = sys.argv[1]; tot = np.zeros(7); N = 0
-for run in sys.argv[2:]:
-    for c in sorted(glob.glob(run + "/converted/*.wav")):
-        i = os.path.basename(c); s = f"{src}/{i}"
-        hs, hc, v = harvest(s) > 0, harvest(c) > 0, vox(s) > 0
-        n = min(len(hs), len(hc), len(v)); hs, hc, v = hs[:n], hc[:n], v[:n]
-        r = np.array([np.mean(hs == hc), np.mean(v & ~hs), np.mean(~v & hs), np.mean(hc & ~v), np.mean(~hc & v),
-                      np.mean((hc != hs) & (v == hs)), np.mean((hc != hs) & (v != hs))]) * 100
-        tot += r * n; N += n
-        print(run.split('/')[-1], i, "agree %.1f | decision FA %.1f miss %.1f | render FA %.1f miss %.1f | errors from render %.1f from decision %.1f" % tuple(r))
-print("ALL", "agree %.1f | decision FA %.1f miss %.1f | render FA %.1f miss %.1f | errors from render %.1f from decision %.1f" % tuple(tot / N))
+def main():
+    src = sys.argv[1]; tot = np.zeros(7); N = 0
+    for run in sys.argv[2:]:
+        for c in sorted(glob.glob(run + "/converted/*.wav")):
+            i = os.path.basename(c); s = f"{src}/{i}"
+            hs, hc, v = harvest(s) > 0, harvest(c) > 0, vox(s) > 0
+            n = min(len(hs), len(hc), len(v)); hs, hc, v = hs[:n], hc[:n], v[:n]
+            r = np.array([np.mean(hs == hc), np.mean(v & ~hs), np.mean(~v & hs), np.mean(hc & ~v), np.mean(~hc & v),
+                          np.mean((hc != hs) & (v == hs)), np.mean((hc != hs) & (v != hs))]) * 100
+            tot += r * n; N += n
+            print(run.split('/')[-1], i, "agree %.1f | decision FA %.1f miss %.1f | render FA %.1f miss %.1f | errors from render %.1f from decision %.1f" % tuple(r))
+    print("ALL", "agree %.1f | decision FA %.1f miss %.1f | render FA %.1f miss %.1f | errors from render %.1f from decision %.1f" % tuple(tot / N))
+
+
+if __name__ == "__main__":
+    main()
