@@ -153,8 +153,8 @@ final class VoiceModelTests: XCTestCase {
     }
 
     /// An unvoiced frame's envelope with a hump at 200–500 Hz (smeared rumble) comes out of the mapping with no
-    /// more than `unvoicedLowCeilingDB` above its level in the octave above `unvoicedLowCeilingHz`; without the
-    /// ceiling the hump stays.
+    /// more than `unvoicedLowCeilingDB` above its level in the octave above `unvoicedLowCeilingHz` when the frame
+    /// is quiet; without the ceiling, or in a frame as loud as the take's loud frames, the hump stays.
     func testUnvoicedLowFrequencyHumpIsCapped() throws {
         let model = try Self.model(f1: 400, f2: 2200)
         let takeSamples = Self.voice(seconds: 2, baseHz: 240, f1: 700, f2: 1200, seed: 0.3)
@@ -173,7 +173,7 @@ final class VoiceModelTests: XCTestCase {
         options.minimumStatisticsFrames = 50
         /// The largest excess (dB) of an unvoiced frame's envelope below the ceiling's frequency over its mean
         /// log level in the octave above.
-        func worstExcessDB(_ o: VoiceConversionOptions) -> Double {
+        func worstExcessDB(_ o: VoiceConversionOptions, levels: [Float] = levels) -> Double {
             let out = VoiceConverter(model: model, options: o).map(features, levels: levels)
             let c = Int(800 / binHz)
             var worst = -Double.infinity
@@ -186,10 +186,16 @@ final class VoiceModelTests: XCTestCase {
             return worst
         }
         let capped = worstExcessDB(options)
+        // The same frames measured as loud as the take's loud frames: not gated in.
+        let loud = percentile(levels, 0.95)
+        var loudLevels = levels
+        for i in unvoiced { loudLevels[i] = loud }
+        let loudFrames = worstExcessDB(options, levels: loudLevels)
         options.unvoicedLowCeilingHz = 0
         let open = worstExcessDB(options)
-        print("unvoiced low-band excess: with the ceiling \(capped) dB, without \(open) dB")
+        print("unvoiced low-band excess: with the ceiling \(capped) dB, loud frames \(loudFrames) dB, without \(open) dB")
         XCTAssertLessThanOrEqual(capped, 3.5)
+        XCTAssertGreaterThan(loudFrames, 10)
         XCTAssertGreaterThan(open, 10)
     }
 
