@@ -152,6 +152,53 @@ final class VoiceModelTests: XCTestCase {
         XCTAssertGreaterThan(report.voicedFraction, 0.5)
     }
 
+    /// An unvoiced frame's envelope with a hump at 200–500 Hz (smeared rumble) comes out of the mapping with no
+    /// more than `unvoicedLowCeilingDB` above its level in the octave above `unvoicedLowCeilingHz` when the frame
+    /// is quiet; without the ceiling, or in a frame as loud as the take's loud frames, the hump stays.
+    func testUnvoicedLowFrequencyHumpIsCapped() throws {
+        let model = try Self.model(f1: 400, f2: 2200)
+        let takeSamples = Self.voice(seconds: 2, baseHz: 240, f1: 700, f2: 1200, seed: 0.3)
+        var features = try VoiceAnalyzer().analyze(AudioBuffer(channels: [takeSamples], sampleRate: Self.rate))
+        let levels = frameLevels(takeSamples, sampleRate: Self.rate, framePeriod: features.framePeriod, count: features.frameCount)
+        let bins = features.binCount, binHz = Self.rate / Double(features.fftSize)
+        let unvoiced = (0..<features.frameCount).filter { features.f0[$0] <= 0 }
+        XCTAssertGreaterThan(unvoiced.count, 10)
+        for i in unvoiced {
+            for b in 0..<bins {
+                let hz = Double(b) * binHz
+                features.envelope[i * bins + b] = 1e-4 * (hz > 200 && hz < 500 ? 1000 : 1)
+            }
+        }
+        var options = VoiceConversionOptions()
+        options.minimumStatisticsFrames = 50
+        /// The largest excess (dB) of an unvoiced frame's envelope below the ceiling's frequency over its mean
+        /// log level in the octave above.
+        func worstExcessDB(_ o: VoiceConversionOptions, levels: [Float] = levels) -> Double {
+            let out = VoiceConverter(model: model, options: o).map(features, levels: levels)
+            let c = Int(800 / binHz)
+            var worst = -Double.infinity
+            for i in unvoiced {
+                let row = Array(out.envelope[(i * bins)..<((i + 1) * bins)])
+                let reference = row[c..<(2 * c)].map { log(Double($0)) }.reduce(0, +) / Double(c)
+                let peak = row[0..<c].map { log(Double($0)) }.max()!
+                worst = max(worst, 10 * (peak - reference) / log(10))
+            }
+            return worst
+        }
+        let capped = worstExcessDB(options)
+        // The same frames measured as loud as the take's loud frames: not gated in.
+        let loud = percentile(levels, 0.95)
+        var loudLevels = levels
+        for i in unvoiced { loudLevels[i] = loud }
+        let loudFrames = worstExcessDB(options, levels: loudLevels)
+        options.unvoicedLowCeilingHz = 0
+        let open = worstExcessDB(options)
+        print("unvoiced low-band excess: with the ceiling \(capped) dB, loud frames \(loudFrames) dB, without \(open) dB")
+        XCTAssertLessThanOrEqual(capped, 3.5)
+        XCTAssertGreaterThan(loudFrames, 10)
+        XCTAssertGreaterThan(open, 10)
+    }
+
     /// Signal-to-difference ratio (dB) of `b` against `a` (∞ when identical).
     static func snrDB(_ a: [Float], _ b: [Float]) -> Double {
         var s = 0.0, d = 0.0
