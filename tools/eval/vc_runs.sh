@@ -5,8 +5,8 @@
 #
 # SET: official (VCC2016 SM1<->SF1, train 100001-100030, eval 200001-200005), splits (the two held-out splits
 # of the training ids, both directions), singing (parallel us1->us2, us1->de1, train phrase_000-005, eval
-# 006-007), all (default). Two runs at a time (one per core). Writes OUTDIR/NAME.json and OUTDIR/NAME.log per
-# run; `python3 tools/eval/vc_table.py OUTDIR` prints the table. Needs the eval venv (bash ../shared/eval/install.sh;
+# 006-007), all (default). Two runs at a time (one per core). Writes OUTDIR/NAME.json, OUTDIR/NAME.log and
+# OUTDIR/NAME/ (vc_eval's work folder: model, converted/ID.wav) per run; `python3 tools/eval/vc_table.py OUTDIR` prints the table. Needs the eval venv (bash ../shared/eval/install.sh;
 # VOX_EVAL_VENV overrides its place) and a release build (swift build -c release). Extra args go to every vc_eval
 # call (e.g. --no-spk for a quick run without Resemblyzer).
 set -euo pipefail
@@ -19,9 +19,9 @@ PY=${VOX_EVAL_VENV:-$HOME/.cache/vox-eval/venv}/bin/python
 D=../shared/data
 [ -x "$PY" ] || { echo "vc_runs: no eval venv at $PY (bash ../shared/eval/install.sh)" >&2; exit 1; }
 [ -d "$D" ] || { echo "vc_runs: ../shared/data is absent" >&2; exit 1; }
-[ -x .build/release/vox ] || { echo "vc_runs: build first: swift build -c release" >&2; exit 1; }
+VOX=${VOX:-$(pwd)/.build/release/vox}  # VOX=path compares another build
+[ -x "$VOX" ] || { echo "vc_runs: no $VOX (swift build -c release)" >&2; exit 1; }
 mkdir -p "$OUT"
-VOX=$(pwd)/.build/release/vox
 
 # run NAME SOURCE TARGET TARGET_NAME TRAIN EVAL
 run() {
@@ -29,7 +29,7 @@ run() {
   "$PY" ../shared/eval/vc_eval.py --source "$src" --target "$tgt" --train-ids "$train" --eval-ids "$evals" \
     --train-cmd "$VOX voice train {files} -o {model} --name $tname --consent 'VCC2016 evaluation' -q" \
     --convert-cmd "$VOX convert {in} --voice {model} -o {out} --transpose auto -q" \
-    --label "$name" --json "$OUT/$name.json" "${EXTRA[@]}" > "$OUT/$name.log" 2>&1 \
+    --label "$name" --work "$OUT/$name" --json "$OUT/$name.json" "${EXTRA[@]}" > "$OUT/$name.log" 2>&1 \
     || { echo "vc_runs: $name failed, see $OUT/$name.log" >&2; return 1; }
 }
 V=$D/voices/vcc2016; P="$D/parallel/{id}"

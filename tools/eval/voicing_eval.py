@@ -2,6 +2,7 @@
 """voicing_eval.py - frame-by-frame voicing of `vox pitch` against pyworld Harvest on speech.
 
   voicing_eval.py --vox .build/release/vox [--shared ../shared] [--files 'GLOB'] [--json OUT.json]
+                  [--conversion-voicing]
 
 Harvest (50-1100 Hz, 5 ms) is what the judges use to read voicing (vc_eval.py's vuv_agree, resynth_eval.py's MCD
 analysis), so a tracker whose voiced/unvoiced decisions differ from Harvest's makes the vocoder synthesise noise
@@ -42,10 +43,10 @@ def harvest(path):
     return f0
 
 
-def vox(binary, path):
+def vox(binary, path, extra=()):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "f0.csv")
-        subprocess.run([binary, "pitch", path, "-o", out], check=True)
+        subprocess.run([binary, "pitch", path, "-o", out, *extra], check=True)
         return np.loadtxt(out, delimiter=",", skiprows=1)[:, 1]
 
 
@@ -55,13 +56,15 @@ def main():
     ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "../../../shared"))
     ap.add_argument("--files", help="glob of audio files instead of the default speech set")
     ap.add_argument("--json")
+    ap.add_argument("--conversion-voicing", action="store_true",
+                    help="the track as `vox convert` analyses it (vox pitch --conversion-voicing)")
     a = ap.parse_args()
     paths = sorted(glob.glob(a.files)) if a.files else default_files(a.shared)
     tot = {"frames": 0, "agree": 0, "harvest_voiced": 0, "vox_voiced": 0, "miss": 0, "false_alarm": 0,
            "both": 0, "far": 0}
     rows = []
     for p in paths:
-        h, v = harvest(p), vox(a.vox, p)
+        h, v = harvest(p), vox(a.vox, p, ["--conversion-voicing"] if a.conversion_voicing else [])
         n = min(len(h), len(v))
         h, v = h[:n], v[:n]
         hv, vv = h > 0, v > 0
