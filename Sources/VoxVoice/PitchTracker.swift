@@ -566,6 +566,7 @@ public struct PitchTracker: Sendable {
                     var n = 64
                     while n < 2 * Int((periods / 2 * rate / Double(lo) * 1.12).rounded()) + 1 { n *= 2 }
                     let main = RealFFT(size: n, measure: false), diff = RealFFT(size: n, measure: false)
+                    let windows = BlackmanWindows()
                     for t in range where fp.pointer[t] > 0 && only?[t] ?? true {
                         var f = Double(fp.pointer[t])
                         let initial = f
@@ -574,7 +575,8 @@ public struct PitchTracker: Sendable {
                         for pass in 0..<passes {
                             guard let g = InstantaneousFrequency.meanF0(signal, rate: rate, time: Double(t) * period, f0: f,
                                                                         harmonics: pass == 0 ? 2 : 6, windowPeriods: periods,
-                                                                        main: main, diff: diff, deviation: &deviation) else { break }
+                                                                        main: main, diff: diff, windows: windows,
+                                                                        deviation: &deviation) else { break }
                             f = g
                         }
                         // Keep the refinement only if it stayed near the decoded candidate (no jump to a harmonic).
@@ -591,33 +593,49 @@ public struct PitchTracker: Sendable {
     }
 }
 
+/// Blackman windows by half-length, each computed once: the refinement's window follows F0, so a take reuses a few
+/// hundred lengths over thousands of frames and passes (the cosines were 10 % of a conversion's CPU time).
+/// One per thread (not shared).
+final class BlackmanWindows {
+    private var store: [Int: [Double]] = [:]
+
+    /// `2 * half + 3` values: 0, the window over −half…half (`0.42 + 0.5 cos(πp) + 0.08 cos(2πp)`,
+    /// p = k / (half + 1)), 0.
+    func window(half: Int) -> [Double] {
+        if let w = store[half] { return w }
+        var w = [Double](repeating: 0, count: 2 * half + 3)
+        for k in -half...half {
+            let p = Double(k) / Double(half + 1)
+            w[k + half + 1] = 0.42 + 0.5 * cos(.pi * p) + 0.08 * cos(2 * .pi * p)
+        }
+        store[half] = w
+        return w
+    }
+}
+
 /// F0 from the instantaneous frequencies of the first harmonics (Morise's StoneMask): for a Blackman window `windowPeriods`
 /// periods long, the instantaneous frequency at the bin nearest harmonic k is the bin frequency plus the phase
 /// derivative obtained from the spectrum of the signal under the window's derivative; each harmonic votes
 /// `IF_k / k`, weighted by its amplitude.
 enum InstantaneousFrequency {
     static func meanF0(_ x: UnsafeBufferPointer<Float>, rate: Double, time: Double, f0: Double, harmonics: Int,
-                       windowPeriods: Double, main: RealFFT, diff: RealFFT, deviation: inout Double) -> Double? {
+                       windowPeriods: Double, main: RealFFT, diff: RealFFT, windows: BlackmanWindows,
+                       deviation: inout Double) -> Double? {
         let half = Int((windowPeriods / 2 * rate / f0).rounded())
         let length = 2 * half + 1
         let n = main.size
         guard length <= n else { return nil }
         let origin = Int((time * rate).rounded())
         let a = main.timeSamples, b = diff.timeSamples
-        for j in 0..<n { a[j] = 0; b[j] = 0 }
+        for j in length..<n { a[j] = 0; b[j] = 0 }
         // Blackman window over −half…half (zero at ±(half+1)) and its negated central-difference derivative.
-        let w = UnsafeMutablePointer<Double>.allocate(capacity: length + 2)
-        defer { w.deallocate() }
-        w[0] = 0; w[length + 1] = 0
-        for k in -half...half {
-            let p = Double(k) / Double(half + 1)
-            w[k + half + 1] = 0.42 + 0.5 * cos(.pi * p) + 0.08 * cos(2 * .pi * p)
-        }
-        let last = x.count - 1
-        for k in -half...half {
-            let v = Double(x[max(0, min(last, origin + k))])
-            a[k + half] = Float(v * w[k + half + 1])
-            b[k + half] = Float(v * -(w[k + half + 2] - w[k + half]) / 2)
+        windows.window(half: half).withUnsafeBufferPointer { w in
+            let last = x.count - 1
+            for k in -half...half {
+                let v = Double(x[max(0, min(last, origin + k))])
+                a[k + half] = Float(v * w[k + half + 1])
+                b[k + half] = Float(v * -(w[k + half + 2] - w[k + half]) / 2)
+            }
         }
         main.transformForward(); diff.transformForward()
         let A = main.spectrumValues, B = diff.spectrumValues
