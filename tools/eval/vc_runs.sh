@@ -5,7 +5,8 @@
 #
 # SET: official (VCC2016 SM1<->SF1, train 100001-100030, eval 200001-200005), splits (the two held-out splits
 # of the training ids, both directions), singing (parallel us1->us2, us1->de1, train phrase_000-005, eval
-# 006-007), all (default). Two runs at a time (one per core). Writes OUTDIR/NAME.json, OUTDIR/NAME.log and
+# 006-007), all (default: the three before), more (other singing pairs: us1->en1, us1->fr4, us2->us1,
+# de1->sw2). Two runs at a time (one per core). Writes OUTDIR/NAME.json, OUTDIR/NAME.log and
 # OUTDIR/NAME/ (vc_eval's work folder: model, converted/ID.wav) per run; `python3 tools/eval/vc_table.py OUTDIR` prints the table. Needs the eval venv (bash ../shared/eval/install.sh;
 # VOX_EVAL_VENV overrides its place) and a release build (swift build -c release). Extra args go to every vc_eval
 # call (e.g. --no-spk for a quick run without Resemblyzer).
@@ -48,5 +49,11 @@ fi
 if [ "$SET" = singing ] || [ "$SET" = all ]; then
   run singing_us1-us2 "$P/us1.flac" "$P/us2.flac" us2 phrase_000-phrase_005 phrase_006,phrase_007 &
   run singing_us1-de1 "$P/us1.flac" "$P/de1.flac" de1 phrase_000-phrase_005 phrase_006,phrase_007; wait
+fi
+if [ "$SET" = more ]; then   # other singing pairs, not in the set: a check that the method generalises
+  run singing_us1-en1 "$P/us1.flac" "$P/en1.flac" en1 phrase_000-phrase_005 phrase_006,phrase_007 &
+  run singing_us1-fr4 "$P/us1.flac" "$P/fr4.flac" fr4 phrase_000-phrase_005 phrase_006,phrase_007; wait
+  run singing_us2-us1 "$P/us2.flac" "$P/us1.flac" us1 phrase_000-phrase_005 phrase_006,phrase_007 &
+  run singing_de1-sw2 "$P/de1.flac" "$P/sw2.flac" sw2 phrase_000-phrase_005 phrase_006,phrase_007; wait
 fi
 echo "vc_runs: done; python3 tools/eval/vc_table.py $OUT"
