@@ -64,6 +64,8 @@ struct ConvertCommand: ParsableCommand {
         var sampleRate: Int
         var report: ConversionReport
         var wallSeconds: Double
+        /// What the user should check (see `conversionWarnings`); empty when nothing is odd.
+        var warnings: [String]
     }
 
     func run() throws {
@@ -95,8 +97,13 @@ struct ConvertCommand: ParsableCommand {
             try applyTranspose(transpose, to: &converter)
             let (report, info) = try convertStreaming(converter, take: take, to: out)
             bar.update(Double(i + 1))
+            let warnings = conversionWarnings(report)
+            if !progress.quiet {
+                for w in warnings { FileHandle.standardError.write("warning: \(take): \(w)\n".data(using: .utf8)!) }
+            }
             summaries.append(Summary(input: take, output: out, voice: voice, seconds: Double(info.frames) / Double(info.rate),
-                                     sampleRate: info.rate, report: report, wallSeconds: Date().timeIntervalSince(t0)))
+                                     sampleRate: info.rate, report: report, wallSeconds: Date().timeIntervalSince(t0),
+                                     warnings: warnings))
         }
         bar.finish()
         if json {
@@ -197,10 +204,25 @@ func convertedVocalProvenance(model: VoiceModel, sampleRate: Double, watermark: 
 
 /// One conversion's report on stdout.
 func printConversion(_ r: ConversionReport, input: String, output: String) {
+    let take = r.takeP5Hz.map { String(format: "take %.0f-%.0f Hz", $0, r.takeP95Hz ?? $0) } ?? "take unvoiced"
     print("\(input) -> \(output): transpose \(r.transposeSemitones >= 0 ? "+" : "")\(Int(r.transposeSemitones)) semitones, "
-          + String(format: "take %.0f-%.0f Hz, voice trained %.0f-%.0f Hz", r.takeP5Hz ?? 0, r.takeP95Hz ?? 0, r.trainedLowHz, r.trainedHighHz))
+          + take + String(format: ", voice trained %.0f-%.0f Hz", r.trainedLowHz, r.trainedHighHz))
     if !r.notesOutsideRange.isEmpty {
         let list = r.notesOutsideRange.map { "\($0.note) (\(String(format: "%.2f", $0.seconds)) s, \($0.direction))" }.joined(separator: ", ")
         print(String(format: "  %.0f%% of the voiced time is outside the trained range: ", 100 * r.outsideFraction) + list)
     }
+}
+
+/// A take that is hardly voiced converts without error but keeps little of the voice: the mapping that carries
+/// the voice's timbre works on voiced frames, and the rest keep the take's noise in the voice's spectrum. Silence,
+/// a pure tone (no harmonics) or an instrument line lands here; the warning says so instead of a quiet odd result.
+func conversionWarnings(_ r: ConversionReport) -> [String] {
+    if r.voicedFraction == 0 {
+        return ["no voiced frames: nothing sung or spoken was found (silence, a pure tone, noise?), so the output has "
+                + "no pitch and little of the voice"]
+    }
+    if r.voicedFraction < 0.05 {
+        return [String(format: "only %.1f%% of the take is voiced: is it a solo voice recording?", 100 * r.voicedFraction)]
+    }
+    return []
 }

@@ -75,8 +75,11 @@ final class VoiceCLITests: XCTestCase {
         let out = "\(dir)/out.wav"
         let conv = try run(["convert", take, "--voice", model, "-o", out, "--transpose", "auto", "--json"])
         XCTAssertEqual(conv.status, 0, conv.stderr)
-        let report = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(conv.stdout.utf8)) as? [String: Any])?["report"] as? [String: Any])
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(conv.stdout.utf8)) as? [String: Any])
+        let report = try XCTUnwrap(summary["report"] as? [String: Any])
         XCTAssertEqual(report["transposeSemitones"] as? Double, 12)
+        XCTAssertEqual((summary["warnings"] as? [String])?.isEmpty, true, conv.stdout)
+        XCTAssertFalse(conv.stderr.contains("warning"), conv.stderr)
         let y = try AudioFileReader.read(path: out)
         XCTAssertEqual(y.frameCount, 48000)
         XCTAssertEqual(y.sampleRate, 16000)
@@ -90,6 +93,18 @@ final class VoiceCLITests: XCTestCase {
         XCTAssertEqual(provenance["containsSyntheticVoice"] as? Bool, true)
         XCTAssertEqual(provenance["watermarked"] as? Bool, true)
         XCTAssertEqual(provenance["consentSHA256"] as? String, consentHash)
+        // A take with nothing voiced in it (noise) converts, but says so on stderr and in the JSON summary.
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<32000).map { _ in Float.random(in: -0.01...0.01, using: &generator) }
+        let noisePath = "\(dir)/noise.wav"
+        try AudioFileWriter.write(AudioBuffer(channels: [noise], sampleRate: 16000), to: noisePath,
+                                  format: AudioFileFormat(container: .wav, encoding: .pcm16))
+        let unvoiced = try run(["convert", noisePath, "--voice", model, "-o", "\(dir)/noise_out.wav", "--json"])
+        XCTAssertEqual(unvoiced.status, 0, unvoiced.stderr)
+        XCTAssertTrue(unvoiced.stderr.contains("no voiced frames"), unvoiced.stderr)
+        let unvoicedSummary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(unvoiced.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((unvoicedSummary["warnings"] as? [String])?.count, 1, unvoiced.stdout)
+        XCTAssertFalse(try run(["convert", noisePath, "--voice", model, "-o", "\(dir)/noise_q.wav", "-q"]).stderr.contains("warning"))
         // Negative transpositions parse; turning the watermark off is explicit and recorded.
         XCTAssertEqual(try run(["convert", take, "--voice", model, "-o", "\(dir)/down.wav", "--transpose", "-3", "--no-watermark", "-q"]).status, 0)
         let unmarked = try provenanceRecord("\(dir)/down.wav")
