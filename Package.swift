@@ -36,7 +36,8 @@ let package = Package(
         // Library layers: lower layers never import higher ones.
         .target(name: "VoxAudio", dependencies: ["CSndFile", "CSoxr", "CCrypto"]),
         .target(name: "VoxSpectral", dependencies: ["VoxAudio", "CFFTW", "CZlib"]),
-        // AVX-512 matrix kernel chosen at run time (Swift cannot compile per-function CPU targets).
+        // Kernels for CPU features chosen at run time (Swift cannot compile per-function CPU targets): the U-Net's
+        // AVX-512 matrix product, the frame search's AVX2 distances.
         .target(name: "CVoxKernels",
                 cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
         .target(name: "VoxSeparation", dependencies: ["VoxAudio", "VoxSpectral", "COpenBLAS", "CVoxKernels"],
@@ -48,7 +49,7 @@ let package = Package(
         .target(name: "VoxMix", dependencies: ["VoxAudio", "VoxSpectral", "CEbur128"],
                 // Limiter, resampling and correlation loops are ~100× slower unoptimised.
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "VoxVoice", dependencies: ["VoxAudio", "VoxSpectral"],
+        .target(name: "VoxVoice", dependencies: ["VoxAudio", "VoxSpectral", "CVoxKernels"],
                 // Per-frame DSP loops are ~100× slower unoptimised; keep debug tests fast.
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 

@@ -1,4 +1,5 @@
-// Small native kernels for VoxSeparation that Swift cannot express: code for CPU features chosen at run time.
+// Small native kernels that Swift cannot express: code for CPU features chosen at run time (the U-Net's matrix
+// products for VoxSeparation, the frame search's distances for VoxVoice).
 #ifndef VOX_KERNELS_H
 #define VOX_KERNELS_H
 
@@ -24,5 +25,12 @@ void vox_gemm_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrd
 /// order as vox_gemm_packed over an explicit patch matrix. Only call when vox_gemm_available() is non-zero.
 void vox_conv5x5s2_packed(ptrdiff_t oh, ptrdiff_t ow, ptrdiff_t n, ptrdiff_t channels, const float *x, ptrdiff_t wp,
                           const float *packed, float *out);
+
+/// Squared Euclidean distances from `query` (d floats) to keys stored transposed in blocks of 8 (block b,
+/// coordinate m, lane l at keys[(b·d + m)·8 + l]): out[b·8 + l], and each block's smallest in block_min[b]. Summed
+/// coordinate by coordinate as products then sums (no fused multiply-add), so the values equal plain scalar code's.
+/// AVX2 where the CPU has it (chosen at the first call), plain C elsewhere.
+void vox_block_distances(const float *keys, ptrdiff_t blocks, ptrdiff_t d, const float *query, float *out,
+                         float *block_min);
 
 #endif
