@@ -67,7 +67,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VoxProvenanceTests", dependencies: ["VoxProvenance", "VoxAudio"]),
         .testTarget(name: "VoxMixTests", dependencies: ["VoxMix", "VoxAudio"]),
-        .testTarget(name: "VoxVoiceTests", dependencies: ["VoxVoice", "VoxAudio"]),
+        .testTarget(name: "VoxVoiceTests", dependencies: ["VoxVoice", "VoxAudio", "CVoxKernels"]),
         .testTarget(name: "VoxCLITests", dependencies: ["vox", "VoxAudio"]),
     ],
     swiftLanguageModes: [.v6]

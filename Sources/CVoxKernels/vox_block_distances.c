@@ -6,7 +6,7 @@
 #include "vox_kernels.h"
 
 // Portable path: the same sums in the same order (coordinate by coordinate, product then sum).
-static void distances_plain(const float *keys, ptrdiff_t blocks, ptrdiff_t d, const float *query, float *out,
+void vox_block_distances_portable(const float *keys, ptrdiff_t blocks, ptrdiff_t d, const float *query, float *out,
                             float *block_min) {
     for (ptrdiff_t b = 0; b < blocks; b++) {
         float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -53,11 +53,11 @@ void vox_block_distances(const float *keys, ptrdiff_t blocks, ptrdiff_t d, const
                          float *block_min) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) distances_avx2(keys, blocks, d, query, out, block_min);
-    else distances_plain(keys, blocks, d, query, out, block_min);
+    else vox_block_distances_portable(keys, blocks, d, query, out, block_min);
 }
 #else
 void vox_block_distances(const float *keys, ptrdiff_t blocks, ptrdiff_t d, const float *query, float *out,
                          float *block_min) {
-    distances_plain(keys, blocks, d, query, out, block_min);
+    vox_block_distances_portable(keys, blocks, d, query, out, block_min);
 }
 #endif

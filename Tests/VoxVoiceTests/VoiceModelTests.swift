@@ -1,4 +1,5 @@
 import Foundation
+import CVoxKernels
 import XCTest
 import VoxAudio
 @testable import VoxVoice
@@ -299,6 +300,32 @@ final class VoiceModelTests: XCTestCase {
         XCTAssertEqual(VoiceConverter.automaticTranspose(takeF0: [0, 0], range: range), 0)
         XCTAssertEqual(VoiceConverter.noteName(hz: 440), "A4")
         XCTAssertEqual(VoiceConverter.noteName(hz: 261.63), "C4")
+    }
+
+    /// The frame search's distance kernel gives the same bits on the CPU's fast path (AVX2 here when the CPU has it)
+    /// as in plain C: no fused multiply-add, the same order of sums; so a conversion does not depend on the CPU.
+    func testBlockDistanceKernelMatchesThePortablePath() {
+        var rng = SystemRandomNumberGenerator()
+        for d in [1, 4, 10, 11] {
+            let blocks = 37
+            let keys = (0..<blocks * d * 8).map { _ in Float.random(in: -5...5, using: &rng) }
+            let query = (0..<d).map { _ in Float.random(in: -5...5, using: &rng) }
+            var fast = [Float](repeating: 0, count: blocks * 8), plain = fast
+            var fastMin = [Float](repeating: 0, count: blocks), plainMin = fastMin
+            vox_block_distances(keys, blocks, d, query, &fast, &fastMin)
+            vox_block_distances_portable(keys, blocks, d, query, &plain, &plainMin)
+            XCTAssertEqual(fast, plain, "d \(d)")
+            XCTAssertEqual(fastMin, plainMin, "d \(d)")
+            // And they are the squared distances, summed coordinate by coordinate as Swift sums them.
+            for b in [0, blocks - 1] {
+                for lane in 0..<8 {
+                    var s: Float = 0
+                    for m in 0..<d { let e = keys[(b * d + m) * 8 + lane] - query[m]; s += e * e }
+                    XCTAssertEqual(plain[b * 8 + lane], s)
+                }
+                XCTAssertEqual(plainMin[b], plain[(b * 8)..<(b * 8 + 8)].min())
+            }
+        }
     }
 
     /// The frame index returns exactly the brute-force nearest keys (clustered and spread keys, a bank smaller than

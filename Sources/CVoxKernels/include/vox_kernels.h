@@ -33,4 +33,8 @@ void vox_conv5x5s2_packed(ptrdiff_t oh, ptrdiff_t ow, ptrdiff_t n, ptrdiff_t cha
 void vox_block_distances(const float *keys, ptrdiff_t blocks, ptrdiff_t d, const float *query, float *out,
                          float *block_min);
 
+/// vox_block_distances in plain C on every CPU (what it runs without AVX2; tests compare the two bit for bit).
+void vox_block_distances_portable(const float *keys, ptrdiff_t blocks, ptrdiff_t d, const float *query, float *out,
+                                  float *block_min);
+
 #endif
