@@ -7,7 +7,7 @@
 
 // Portable path: the same sums in the same order (coordinate by coordinate, product then sum).
 void vox_block_distances_portable(const float *keys, ptrdiff_t blocks, ptrdiff_t d, const float *query, float *out,
-                            float *block_min) {
+                                  float *block_min) {
     for (ptrdiff_t b = 0; b < blocks; b++) {
         float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         const float *k = keys + b * d * 8;

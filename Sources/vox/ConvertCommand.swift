@@ -15,7 +15,8 @@ struct ConvertCommand: ParsableCommand {
         speaker-normalised mel-cepstral space, averaged); level, timing and voicing come from the take. \
         --strength 0 resynthesises the take unchanged in timbre; --formant-shift scales the result's formants. \
         With several takes, -o is a folder and each output is named after its take. Outputs are mono at the take's \
-        rate and length (.wav: 32-bit float, .flac: 24-bit).
+        rate and length (.wav: 32-bit float, .flac: 24-bit). A take with no or under 5 % voiced frames (silence, \
+        noise, a pure tone) still converts, with a warning on stderr and in the --json summary's `warnings`.
         """)
 
     @Argument(help: "Takes to convert (solo voice recordings).")
@@ -97,10 +98,7 @@ struct ConvertCommand: ParsableCommand {
             try applyTranspose(transpose, to: &converter)
             let (report, info) = try convertStreaming(converter, take: take, to: out)
             bar.update(Double(i + 1))
-            let warnings = conversionWarnings(report)
-            if !progress.quiet {
-                for w in warnings { FileHandle.standardError.write("warning: \(take): \(w)\n".data(using: .utf8)!) }
-            }
+            let warnings = reportConversionWarnings(report, take: take, quiet: progress.quiet)
             summaries.append(Summary(input: take, output: out, voice: voice, seconds: Double(info.frames) / Double(info.rate),
                                      sampleRate: info.rate, report: report, wallSeconds: Date().timeIntervalSince(t0),
                                      warnings: warnings))
@@ -225,4 +223,14 @@ func conversionWarnings(_ r: ConversionReport) -> [String] {
         return [String(format: "only %.1f%% of the take is voiced: is it a solo voice recording?", 100 * r.voicedFraction)]
     }
     return []
+}
+
+/// `conversionWarnings` of one take, each also written to stderr as `warning: TAKE: …` unless `quiet`
+/// (`vox convert` and `vox cover`).
+func reportConversionWarnings(_ r: ConversionReport, take: String, quiet: Bool) -> [String] {
+    let warnings = conversionWarnings(r)
+    if !quiet {
+        for w in warnings { FileHandle.standardError.write("warning: \(take): \(w)\n".data(using: .utf8)!) }
+    }
+    return warnings
 }

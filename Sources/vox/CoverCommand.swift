@@ -63,6 +63,8 @@ struct CoverCommand: ParsableCommand {
         var loudnessLUFS: Double?
         var truePeakDBTP: Double?
         var provenance: ProvenanceRecord
+        /// The take's conversion warnings (see `conversionWarnings`); empty when nothing is odd.
+        var warnings: [String]
     }
 
     func run() throws {
@@ -109,6 +111,8 @@ struct CoverCommand: ParsableCommand {
             return (marked, result.report, record)
         }
 
+        let warnings = reportConversionWarnings(report, take: take, quiet: progress.quiet)
+
         // 3. Alignment of the take (its own timing is the converted vocal's) to the original vocal.
         let alignment = try stage("aligning") { try Aligner.align(take: takeAudio, reference: originalVocal) }
 
@@ -143,7 +147,7 @@ struct CoverCommand: ParsableCommand {
         let summary = Summary(song: song, take: take, voice: voice, output: output, stageSeconds: stageSeconds,
                               transposeSemitones: report.transposeSemitones, alignment: alignment,
                               loudnessLUFS: mix.loudness?.integratedLUFS, truePeakDBTP: mix.loudness?.truePeakDBTP,
-                              provenance: record)
+                              provenance: record, warnings: warnings)
         if json {
             try printJSON(summary)
         } else if !progress.quiet {

@@ -146,6 +146,7 @@ final class VoiceCLITests: XCTestCase {
         let alignment = try XCTUnwrap(summary["alignment"] as? [String: Any])
         XCTAssertEqual(try XCTUnwrap(alignment["offsetMilliseconds"] as? Double), -200, accuracy: 2, cover.stdout)
         XCTAssertEqual(try XCTUnwrap(summary["loudnessLUFS"] as? Double), -14, accuracy: 0.1)
+        XCTAssertEqual((summary["warnings"] as? [String])?.isEmpty, true, cover.stdout)
         let y = try AudioFileReader.read(path: out)
         XCTAssertEqual(y.frameCount, song44.frameCount)
         XCTAssertEqual(y.channelCount, 2)

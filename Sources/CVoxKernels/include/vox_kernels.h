@@ -29,7 +29,7 @@ void vox_conv5x5s2_packed(ptrdiff_t oh, ptrdiff_t ow, ptrdiff_t n, ptrdiff_t cha
 /// Squared Euclidean distances from `query` (d floats) to keys stored transposed in blocks of 8 (block b,
 /// coordinate m, lane l at keys[(b·d + m)·8 + l]): out[b·8 + l], and each block's smallest in block_min[b]. Summed
 /// coordinate by coordinate as products then sums (no fused multiply-add), so the values equal plain scalar code's.
-/// AVX2 where the CPU has it (chosen at the first call), plain C elsewhere.
+/// AVX2 where the CPU has it (checked at each call: a cached flag read), plain C elsewhere.
 void vox_block_distances(const float *keys, ptrdiff_t blocks, ptrdiff_t d, const float *query, float *out,
                          float *block_min);
 
