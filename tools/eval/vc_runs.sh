@@ -6,13 +6,14 @@
 # SET: official (VCC2016 SM1<->SF1, train 100001-100030, eval 200001-200005), splits (the two held-out splits
 # of the training ids, both directions), singing (parallel us1->us2, us1->de1, train phrase_000-005, eval
 # 006-007), all (default: the three before), more (other singing pairs: us1->en1, us1->fr4, us2->us1,
-# de1->sw2). Two runs at a time (one per core). Writes OUTDIR/NAME.json, OUTDIR/NAME.log and
-# OUTDIR/NAME/ (vc_eval's work folder: model, converted/ID.wav) per run; `python3 tools/eval/vc_table.py OUTDIR` prints the table. Needs the eval venv (bash ../shared/eval/install.sh;
-# VOX_EVAL_VENV overrides its place) and a release build (swift build -c release). Extra args go to every vc_eval
-# call (e.g. --no-spk for a quick run without Resemblyzer).
+# de1->sw2). Two runs at a time (one per core). Writes OUTDIR/NAME.json, OUTDIR/NAME.log and OUTDIR/NAME/
+# (vc_eval's work folder: model, converted/ID.wav) per run; `python3 tools/eval/vc_table.py OUTDIR` prints the
+# table. Needs the eval venv (bash ../shared/eval/install.sh; VOX_EVAL_VENV overrides its place) and a release build
+# (swift build -c release; VOX=path uses another). Extra args go to every vc_eval call (e.g. --no-spk for a quick
+# run without Resemblyzer).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${1:?usage: vc_runs.sh OUTDIR [official|splits|singing|all] [-- vc_eval args]}; shift
+OUT=${1:?usage: vc_runs.sh OUTDIR [official|splits|singing|all|more] [-- vc_eval args]}; shift
 SET=${1:-all}; [ $# -gt 0 ] && shift
 [ "${1:-}" = "--" ] && shift
 EXTRA=("$@")
