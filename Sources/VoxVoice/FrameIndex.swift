@@ -25,8 +25,6 @@ struct FrameIndex: Sendable {
     /// `blocks × dimension × 8` floats: block `b`, dimension `m`, lane `l` at `(b·dimension + m)·8 + l` (key
     /// `b·8 + l`). Padding lanes hold a huge value so they are never chosen.
     let transposed: [Float]
-    /// The keys in their original order (`count × dimension`), for the hint's distances.
-    let rows: [Float]
 
     var blocks: Int { (count + 7) / 8 }
 
@@ -37,15 +35,10 @@ struct FrameIndex: Sendable {
         self.dimension = dimension
         let blocks = (count + 7) / 8
         var t = [Float](repeating: 1e15, count: blocks * dimension * 8)
-        var r = [Float](repeating: 0, count: count * dimension)
         for i in 0..<count {
             let b = i / 8, lane = i % 8
-            for m in 0..<dimension {
-                r[i * dimension + m] = keys[i * stride + m]
-                t[(b * dimension + m) * 8 + lane] = keys[i * stride + m]
-            }
+            for m in 0..<dimension { t[(b * dimension + m) * 8 + lane] = keys[i * stride + m] }
         }
-        rows = r
         transposed = t
     }
 
@@ -61,10 +54,11 @@ struct FrameIndex: Sendable {
         var bound = Float.infinity
         if hint.count >= kk {
             var farthest: Float = 0
-            rows.withUnsafeBufferPointer { rb in
+            transposed.withUnsafeBufferPointer { tb in
                 for (_, i) in hint.prefix(kk) {
+                    let key = tb.baseAddress! + (i / 8) * dimension * 8 + i % 8   // coordinate m at key[m·8]
                     var s: Float = 0
-                    for m in 0..<dimension { let e = rb[i * dimension + m] - query[m]; s += e * e }
+                    for m in 0..<dimension { let e = key[m * 8] - query[m]; s += e * e }
                     farthest = Swift.max(farthest, s)
                 }
             }
